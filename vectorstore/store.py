@@ -1,0 +1,336 @@
+"""The store: chunks and their vectors in Chroma (embedded or a server), their terms in a lexical index.
+
+Two Chroma collections hold the data: ``<name>`` (one record per chunk, with its vector) and
+``<name>-documents`` (one record per ingested page: its content hash and chunk ids, so re-ingest can skip
+unchanged pages and replace changed ones exactly). The lexical index is derived from the chunk collection
+and re-synced whenever the collection's ``generation`` differs from the one it was built from.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import threading
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import numpy as np
+
+from vectorstore.embeddings import Embedder, get_embedder
+from vectorstore.errors import ModelMismatchError, StoreError
+from vectorstore.lexical import LexicalIndex
+from vectorstore.records import Chunk, DocumentRecord
+from vectorstore.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BATCH = 500
+_DOC_VECTOR = [1.0]  # registry records need a vector; a constant one-dimensional vector serves
+
+
+@dataclass(frozen=True)
+class DenseHit:
+    """A chunk found by vector search, with its cosine similarity."""
+
+    chunk: Chunk
+    score: float
+
+
+def _quiet_chroma() -> None:
+    # Chroma's telemetry is off in the client settings; this also silences the client's own logger noise.
+    os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
+    logging.getLogger("chromadb.telemetry").setLevel(logging.CRITICAL)
+
+
+class Store:
+    """One collection of chunks: write (ingest), read (retrieval) and describe (the About page)."""
+
+    def __init__(self, settings: Settings, *, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self._embedder = embedder
+        self._client: Any = None
+        self._chunks: Any = None
+        self._documents: Any = None
+        self._lexical: LexicalIndex | None = None
+        self._lock = threading.RLock()
+
+    # -- opening -------------------------------------------------------------------------------------------
+    @property
+    def location(self) -> str:
+        """Where the store lives, for messages: a folder or a server address."""
+        return self.settings.chroma_url or str(self.settings.store_path)
+
+    @property
+    def embedder(self) -> Embedder:
+        """The embedding model the store is used with (loaded on first use)."""
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    @property
+    def client(self) -> Any:
+        """The Chroma client, embedded or HTTP, created on first use."""
+        with self._lock:
+            if self._client is None:
+                _quiet_chroma()
+                import chromadb
+                from chromadb.config import Settings as ChromaSettings
+
+                chroma_settings = ChromaSettings(anonymized_telemetry=False)
+                if self.settings.chroma_url:
+                    url = urlparse(self.settings.chroma_url)
+                    try:
+                        self._client = chromadb.HttpClient(
+                            host=url.hostname or "localhost",
+                            port=url.port or (443 if url.scheme == "https" else 8000),
+                            ssl=url.scheme == "https",
+                            settings=chroma_settings,
+                        )
+                        self._client.heartbeat()
+                    except Exception as exc:
+                        self._client = None
+                        raise StoreError(f"cannot reach the Chroma server at {self.settings.chroma_url}: {exc}") from exc
+                else:
+                    self.settings.store_path.mkdir(parents=True, exist_ok=True)
+                    self._client = chromadb.PersistentClient(path=str(self.settings.store_path), settings=chroma_settings)
+            return self._client
+
+    def _model_metadata(self) -> dict[str, Any]:
+        return {"embedding_model": self.embedder.model_id, "dimension": int(self.embedder.dimension)}
+
+    def _collection_names(self) -> set[str]:
+        collections = self.client.list_collections()
+        return {c if isinstance(c, str) else c.name for c in collections}
+
+    def exists(self) -> bool:
+        """Whether the chunk collection has been created (by an ingest)."""
+        if not self.settings.chroma_url and not self.settings.store_path.exists():
+            return False
+        return self.settings.collection in self._collection_names()
+
+    def open(self, *, create: bool = False) -> Store:
+        """Open the collections, creating them when ``create``; refuse a store built with another model."""
+        with self._lock:
+            if self._chunks is not None:
+                return self
+            name = self.settings.collection
+            if not create and not self.exists():
+                raise StoreError(
+                    f"no store at {self.location} (collection {name!r}): run 'python -m ingest' to build it"
+                )
+            try:
+                chunks = self.client.get_or_create_collection(
+                    name,
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata=self._model_metadata() | {"generation": "0"},
+                    embedding_function=None,
+                )
+                documents = self.client.get_or_create_collection(
+                    f"{name}-documents", metadata={"kind": "document registry"}, embedding_function=None
+                )
+            except StoreError:
+                raise
+            except Exception as exc:
+                raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
+            stored = chunks.metadata or {}
+            wanted = self._model_metadata()
+            if stored.get("embedding_model") != wanted["embedding_model"] or int(stored.get("dimension", -1)) != wanted[
+                "dimension"
+            ]:
+                raise ModelMismatchError(
+                    f"the store at {self.location} was built with embedding model {stored.get('embedding_model')!r} "
+                    f"({stored.get('dimension')} dimensions), but {wanted['embedding_model']!r} "
+                    f"({wanted['dimension']} dimensions) is configured; set EUMA_EMBEDDING_MODEL to the store's model, "
+                    "or ingest into another store (--store or --collection)"
+                )
+            self._chunks, self._documents = chunks, documents
+            return self
+
+    @property
+    def chunks(self) -> Any:
+        """The Chroma collection of chunks (opened for reading when not yet open)."""
+        return self.open()._chunks
+
+    @property
+    def documents_collection(self) -> Any:
+        """The Chroma collection of document records."""
+        return self.open()._documents
+
+    # -- lexical index ---------------------------------------------------------------------------------------
+    def _lexical_path(self) -> Path:
+        if self.settings.chroma_url:
+            server = re.sub(r"[^A-Za-z0-9]+", "-", self.settings.chroma_url).strip("-")
+            return self.settings.data_dir / "lexical" / f"{server}-{self.settings.collection}.sqlite3"
+        return self.settings.store_path / f"lexical-{self.settings.collection}.sqlite3"
+
+    @property
+    def lexical(self) -> LexicalIndex:
+        """The lexical index, brought in step with the chunk collection if it is behind."""
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex(self._lexical_path())
+            if self._lexical.get_state("generation") != self.generation():
+                self.sync_lexical()
+            return self._lexical
+
+    def generation(self) -> str:
+        """A token that changes with every write to the chunk collection."""
+        return str((self.chunks.metadata or {}).get("generation", "0"))
+
+    def _bump_generation(self) -> str:
+        token = uuid.uuid4().hex
+        self.chunks.modify(metadata=self._model_metadata() | {"generation": token})
+        return token
+
+    def sync_lexical(self) -> tuple[int, int]:
+        """Add to the lexical index the chunks it lacks and drop those gone from Chroma; return (added, removed)."""
+        with self._lock:
+            if self._lexical is None:
+                self._lexical = LexicalIndex(self._lexical_path())
+            generation = self.generation()
+            stored = set(self.all_chunk_ids())
+            indexed = self._lexical.ids()
+            missing = sorted(stored - indexed)
+            extra = sorted(indexed - stored)
+            for start in range(0, len(missing), BATCH):
+                self._lexical.upsert(self.get_chunks(missing[start : start + BATCH]))
+            self._lexical.delete(extra)
+            self._lexical.set_state("generation", generation)
+            if missing or extra:
+                log.info("lexical index synced: %d added, %d removed", len(missing), len(extra))
+            return len(missing), len(extra)
+
+    # -- chunks -------------------------------------------------------------------------------------------
+    def all_chunk_ids(self) -> list[str]:
+        """Every chunk id in the collection."""
+        ids: list[str] = []
+        offset = 0
+        while True:
+            page = self.chunks.get(include=[], limit=5000, offset=offset)
+            ids.extend(page["ids"])
+            if len(page["ids"]) < 5000:
+                return ids
+            offset += 5000
+
+    def count(self) -> int:
+        """Number of chunks stored."""
+        return int(self.chunks.count())
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        """Those of ``ids`` that are already stored (their vectors need not be computed again)."""
+        found: set[str] = set()
+        for start in range(0, len(ids), BATCH):
+            found.update(self.chunks.get(ids=list(ids[start : start + BATCH]), include=[])["ids"])
+        return found
+
+    def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
+        """Chunks by id, in the order asked (unknown ids are left out)."""
+        if not ids:
+            return []
+        result = self.chunks.get(ids=list(ids), include=["documents", "metadatas"])
+        by_id = {
+            cid: Chunk.from_stored(cid, doc or "", meta or {})
+            for cid, doc, meta in zip(result["ids"], result["documents"], result["metadatas"], strict=True)
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
+    def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
+        """Store chunks with their vectors, in Chroma and in the lexical index."""
+        for start in range(0, len(chunks), BATCH):
+            part = chunks[start : start + BATCH]
+            self.chunks.upsert(
+                ids=[c.id for c in part],
+                embeddings=vectors[start : start + BATCH],
+                documents=[c.text for c in part],
+                metadatas=[c.metadata() for c in part],
+            )
+        self._write_lexical(upsert=chunks)
+
+    def update_metadata(self, chunks: Sequence[Chunk]) -> None:
+        """Refresh the metadata of chunks whose text (and so vector) is unchanged."""
+        for start in range(0, len(chunks), BATCH):
+            part = chunks[start : start + BATCH]
+            self.chunks.update(ids=[c.id for c in part], metadatas=[c.metadata() for c in part])
+        self._write_lexical(upsert=chunks)
+
+    def delete_chunks(self, ids: Sequence[str]) -> None:
+        """Remove chunks from Chroma and the lexical index."""
+        for start in range(0, len(ids), BATCH):
+            self.chunks.delete(ids=list(ids[start : start + BATCH]))
+        self._write_lexical(delete=ids)
+
+    def _write_lexical(self, *, upsert: Iterable[Chunk] = (), delete: Sequence[str] = ()) -> None:
+        # Keep the lexical index in step without a full sync: write the same change, then record the new
+        # generation only if the index was in step before (otherwise the next read syncs it fully).
+        with self._lock:
+            index = self._lexical or LexicalIndex(self._lexical_path())
+            self._lexical = index
+            in_step = index.get_state("generation") == self.generation()
+            index.upsert(upsert)
+            index.delete(list(delete))
+            token = self._bump_generation()
+            if in_step:
+                index.set_state("generation", token)
+
+    def dense_search(self, vector: np.ndarray, *, k: int, where: dict[str, Any] | None = None) -> list[DenseHit]:
+        """The ``k`` chunks nearest to ``vector`` by cosine similarity."""
+        total = self.count()
+        if total == 0:
+            return []
+        result = self.chunks.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k, total),
+            where=where,
+            include=["documents", "metadatas", "distances"],
+        )
+        return [
+            DenseHit(Chunk.from_stored(cid, doc or "", meta or {}), 1.0 - float(dist))
+            for cid, doc, meta, dist in zip(
+                result["ids"][0], result["documents"][0], result["metadatas"][0], result["distances"][0], strict=True
+            )
+        ]
+
+    # -- documents --------------------------------------------------------------------------------------------
+    def get_document(self, doc_id: str) -> DocumentRecord | None:
+        """The record of an ingested page, or None."""
+        result = self.documents_collection.get(ids=[doc_id], include=["metadatas"])
+        if not result["ids"]:
+            return None
+        return DocumentRecord.from_metadata(result["metadatas"][0])
+
+    def list_documents(self) -> list[DocumentRecord]:
+        """Every ingested page's record, sorted by title."""
+        records: list[DocumentRecord] = []
+        offset = 0
+        while True:
+            page = self.documents_collection.get(include=["metadatas"], limit=1000, offset=offset)
+            records.extend(DocumentRecord.from_metadata(m) for m in page["metadatas"])
+            if len(page["ids"]) < 1000:
+                break
+            offset += 1000
+        return sorted(records, key=lambda r: (r.title.lower(), r.doc_id))
+
+    def put_document(self, record: DocumentRecord) -> None:
+        """Record a page as completely ingested (written last, after its chunks)."""
+        self.documents_collection.upsert(ids=[record.doc_id], embeddings=[_DOC_VECTOR], metadatas=[record.metadata()])
+
+    def delete_document(self, doc_id: str) -> None:
+        """Forget a page and remove its chunks."""
+        record = self.get_document(doc_id)
+        stored = self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+        ids = sorted(set(stored) | set(record.chunk_ids if record else ()))
+        if ids:
+            self.delete_chunks(ids)
+        self.documents_collection.delete(ids=[doc_id])
+
+    def close(self) -> None:
+        """Release the lexical index file."""
+        with self._lock:
+            if self._lexical is not None:
+                self._lexical.close()
+                self._lexical = None

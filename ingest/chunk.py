@@ -33,11 +33,6 @@ def chunk_id_for(doc_id: str, heading_path: str, text: str) -> str:
     return hashlib.sha1(f"{doc_id}\0{heading_path}\0{text}".encode()).hexdigest()[:24]
 
 
-def _same_title(heading: str, title: str) -> bool:
-    h, t = heading.lower().strip(), title.lower().strip()
-    return bool(h) and (t.startswith(h) or h.startswith(t))
-
-
 def sections(page: Page) -> list[_Section]:
     """The page's text grouped under its heading paths (title > section > subsection)."""
     stack: list[Block] = []
@@ -51,8 +46,8 @@ def sections(page: Page) -> list[_Section]:
             current = None
             continue
         if current is None:
-            # The page's own H1 repeats its title; keep it once.
-            names = [b.text for b in stack if not (b.level == 1 and _same_title(b.text, page.title))]
+            # The page's H1 is its title (often a shorter form of <title>); the path names the title once.
+            names = [b.text for b in stack if not (b.level == 1 and page.title)]
             anchor = next((b.anchor for b in reversed(stack) if b.anchor), "")
             current = _Section([page.title, *names], anchor, stack[-1].text if stack else "", [])
             out.append(current)

@@ -19,13 +19,24 @@ def build_parser() -> argparse.ArgumentParser:
         description="Parse, chunk, embed and store pages. With no SOURCE, ingests the bundled corpus.",
     )
     parser.add_argument("sources", nargs="*", metavar="SOURCE", help="file, folder or http(s) address")
-    parser.add_argument("--prune", action="store_true", help="remove stored pages that are not among this run's sources")
+    parser.add_argument(
+        "--prune", action="store_true", help="remove stored pages that are not among this run's sources"
+    )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", action="store_true", help="log each page as it is stored")
     add_arguments(
         parser,
-        ("store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision", "chunk_tokens", "fetch_delay"),
+        (
+            "store_dir",
+            "chroma_url",
+            "collection",
+            "data_dir",
+            "embedding_model",
+            "embedding_precision",
+            "chunk_tokens",
+            "fetch_delay",
+        ),
     )
     return parser
 

@@ -14,7 +14,7 @@ ABBREVIATIONS = frozenset(
 )
 # Compound words written in camel case on purpose; never split at their inner capital.
 CAMEL_WORDS = frozenset(
-    "youtube linkedin github javascript powerpoint iphone ipad whatsapp wordpress paypal facebook openai chatgpt".split()
+    "youtube linkedin github javascript powerpoint iphone ipad whatsapp wordpress paypal facebook chatgpt".split()
 )
 
 _CAMEL_JOIN = re.compile(r"\b([A-Za-z]*?[a-z]{4,})([A-Z][a-z]+[A-Za-z]*)\b")
@@ -29,7 +29,8 @@ def repair_joins(text: str) -> str:
     """Put a break back where extraction glued two sentences or a heading and a sentence together.
 
     Only where the evidence is clear: "rights.The EU" (full stop then a capitalised word, no space), "areasImproving"
-    (a lower-case word running into a capitalised one), "EUAsylum" (an acronym running into a word), "entries11.2" (a word running into a number).
+    (a lower-case word running into a capitalised one), "EUAsylum" (an acronym running into a word), "entries11.2"
+    (a word running into a number).
     """
 
     def camel(match: re.Match[str]) -> str:

@@ -69,15 +69,21 @@ def _meta(soup: BeautifulSoup, *names: str) -> str:
 
 def _updated(soup: BeautifulSoup) -> str:
     meta = _meta(
-        soup, "article:modified_time", "dcterms.modified", "DC.date.modified", "last-modified", "og:updated_time", "modified"
+        soup,
+        "article:modified_time",
+        "dcterms.modified",
+        "DC.date.modified",
+        "last-modified",
+        "og:updated_time",
+        "modified",
     )
     if meta and (date := parse_date(meta)):
         return date
     for time in soup.find_all("time"):
         context = time.parent.get_text(" ") if time.parent else ""
-        if re.search(r"updated|modified|reviewed", context, re.IGNORECASE):
-            if date := parse_date(str(time.get("datetime", "")) or time.get_text()):
-                return date
+        date = parse_date(str(time.get("datetime", "")) or time.get_text())
+        if date and re.search(r"updated|modified|reviewed", context, re.IGNORECASE):
+            return date
     return updated_in_text(soup.get_text(" ")) or ""
 
 
@@ -92,7 +98,7 @@ def _anchor(tag: Tag) -> str:
     for _ in range(3):
         if not isinstance(parent, Tag):
             break
-        first = parent.find(lambda t: t.name in HEADING_TAGS or _eurlex_level(t))
+        first = parent.find(lambda t: t.name in HEADING_TAGS or _eurlex_level(t) > 0)
         if parent.get("id") and first is tag:
             return str(parent["id"])
         parent = parent.parent
@@ -146,11 +152,7 @@ class _Walker:
                 self.flush()  # a EUR-Lex list point: "(a)" and its text in two columns
                 self._buffer.append(child.get_text(" "))
                 self.flush()
-            elif name in CONTAINERS:
-                self.flush()
-                self.walk(child)
-                self.flush()
-            elif name in LEAVES:
+            elif name in CONTAINERS or name in LEAVES:
                 self.flush()
                 self.walk(child)
                 self.flush()
@@ -164,9 +166,7 @@ class _Walker:
         sibling = tag.find_next_sibling()
         while isinstance(sibling, Tag):
             classes = set(sibling.get("class") or [])
-            if classes & EURLEX_SUBTITLES:
-                parts.append(sibling.get_text(" "))
-            elif "eli-title" in classes:  # the article's subject, wrapped in its own div
+            if classes & EURLEX_SUBTITLES or "eli-title" in classes:
                 parts.append(sibling.get_text(" "))
             else:
                 break

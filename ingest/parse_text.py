@@ -157,7 +157,9 @@ def parse_text(text: str, url: str, *, markdown: bool) -> Page:
         else:
             blocks.append(Block("text", t))
     scraped = "url" in meta  # a scraper's wrapper: its H1 names the site, the first line is the page title
-    title = meta.get("title") or ("" if scraped else next((b.text for b in blocks if b.kind == "heading" and b.level == 1), ""))
+    title = meta.get("title") or (
+        "" if scraped else next((b.text for b in blocks if b.kind == "heading" and b.level == 1), "")
+    )
     if scraped:
         blocks = [b for b in blocks if not (b.kind == "heading" and b.level == 1)]
     if not title and blocks:

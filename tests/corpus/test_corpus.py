@@ -1,4 +1,4 @@
-"""The bundled corpus: every page parses, carries its metadata and sources, ingests into anchored sections, is our own prose."""
+"""The bundled corpus: each page parses, carries metadata and sources, ingests into anchored sections, is our prose."""
 
 from __future__ import annotations
 

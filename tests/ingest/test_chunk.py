@@ -22,7 +22,9 @@ def _page(paragraph_count: int) -> Page:
         Block("heading", "Who is excluded", level=2, anchor="excluded"),
         Block("text", "Unaccompanied minors are excluded.", sentences=["Unaccompanied minors are excluded."]),
     ]
-    return Page(url="https://example.org/border", title="Border procedure", blocks=blocks, updated="2026-06-12", tags=["asylum"])
+    return Page(
+        url="https://example.org/border", title="Border procedure", blocks=blocks, updated="2026-06-12", tags=["asylum"]
+    )
 
 
 def test_sections_keep_heading_path_and_deep_link(bundled: Embedder) -> None:

@@ -32,7 +32,10 @@ def test_heading_glued_to_sentence_is_separated() -> None:
 
 def test_abbreviations_and_numbers_do_not_end_sentences() -> None:
     text = "See Art. 5 of Regulation (EU) No. 604/2013, e.g. for transfers. Next point follows."
-    assert split_sentences(text) == ["See Art. 5 of Regulation (EU) No. 604/2013, e.g. for transfers.", "Next point follows."]
+    assert split_sentences(text) == [
+        "See Art. 5 of Regulation (EU) No. 604/2013, e.g. for transfers.",
+        "Next point follows.",
+    ]
 
 
 def test_camel_case_brands_are_left_alone() -> None:

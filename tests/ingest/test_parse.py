@@ -48,9 +48,16 @@ def test_europa_like_page_keeps_content_and_drops_furniture() -> None:
     for furniture in ("cookies", "español", "Policies", "Share this page", "Privacy policy", "tracking"):
         assert furniture not in text, furniture
     headings = [(b.level, b.text, b.anchor) for b in page.blocks if b.kind == "heading"]
-    assert headings == [(1, "Family reunification", "main-content"), (2, "Who can join", "who-can-join"), (3, "Conditions", "conditions")]
+    assert headings == [
+        (1, "Family reunification", "main-content"),
+        (2, "Who can join", "who-can-join"),
+        (3, "Conditions", "conditions"),
+    ]
     who = next(b for b in page.blocks if b.text.startswith("A spouse"))
-    assert who.sentences == ["A spouse and minor children are admitted.", "The country may also admit dependent parents."]
+    assert who.sentences == [
+        "A spouse and minor children are admitted.",
+        "The country may also admit dependent parents.",
+    ]
     assert "minor children" in text
 
 
@@ -108,4 +115,7 @@ def test_markdown_front_matter_and_headings() -> None:
     md = "---\ntitle: Seasonal work\nsource: https://eur-lex.europa.eu/eli/dir/2014/36/oj\nchecked: 2026-11-01\ntags: work; seasonal\n---\n# Seasonal work\n\nIntro sentence here.\n\n## Maximum stay\n\nBetween five and nine months.\n"
     page = parse_text(md, "file:///s.md", markdown=True)
     assert page.title == "Seasonal work" and page.checked == "2026-11-01" and page.tags == ["work", "seasonal"]
-    assert [(b.kind, b.anchor) for b in page.blocks if b.kind == "heading"] == [("heading", "seasonal-work"), ("heading", "maximum-stay")]
+    assert [(b.kind, b.anchor) for b in page.blocks if b.kind == "heading"] == [
+        ("heading", "seasonal-work"),
+        ("heading", "maximum-stay"),
+    ]

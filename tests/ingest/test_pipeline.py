@@ -18,7 +18,11 @@ from vectorstore.errors import ModelMismatchError, StoreError
 from vectorstore.settings import Settings
 from vectorstore.store import Store
 
-TOPICS = {"screening": "screening at the border", "eurodac": "the Eurodac database", "reception": "reception conditions"}
+TOPICS = {
+    "screening": "screening at the border",
+    "eurodac": "the Eurodac database",
+    "reception": "reception conditions",
+}
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -65,7 +69,9 @@ def test_changed_page_replaces_exactly_its_chunks(tmp_path: Path, settings: Sett
     other_ids = {cid for cid in store.all_chunk_ids() if "eurodac" not in store.get_chunks([cid])[0].title.lower()}
     store.close()
     # Rewrite one page: one section fewer and new wording in another.
-    paths[1].write_text(page_html("eurodac", "the Eurodac database", sections=2, number=1001, extra="Data are kept for ten years."))
+    paths[1].write_text(
+        page_html("eurodac", "the Eurodac database", sections=2, number=1001, extra="Data are kept for ten years.")
+    )
     summary = _ingest(settings, bundled, [str(tmp_path / "pages")])
     assert summary.changed == [str(paths[1].resolve())] and len(summary.unchanged) == 2
     store = Store(settings, embedder=bundled)
@@ -101,10 +107,17 @@ def test_bad_sources_are_reported_and_skipped(tmp_path: Path, settings: Settings
     (folder / "binary.html").write_bytes(bytes(range(256)) * 20)
     (folder / "empty.html").write_text("   \n")
     (folder / "latin1.txt").write_bytes("Caf\xe9 cr\xe8me, d\xe9j\xe0 vu.".encode("latin-1"))
-    (folder / "menu-only.html").write_text("<html><body><nav><a href='/'>Home</a></nav><footer>x</footer></body></html>")
+    (folder / "menu-only.html").write_text(
+        "<html><body><nav><a href='/'>Home</a></nav><footer>x</footer></body></html>"
+    )
     (folder / "broken.pdf").write_bytes(b"%PDF-1.4 this is not really a pdf")
     (tmp_path / "notes.docx").write_bytes(b"PK\x03\x04")
-    sources = [str(folder), str(tmp_path / "missing.html"), "http://127.0.0.1:9/unreachable", str(tmp_path / "notes.docx")]
+    sources = [
+        str(folder),
+        str(tmp_path / "missing.html"),
+        "http://127.0.0.1:9/unreachable",
+        str(tmp_path / "notes.docx"),
+    ]
     summary = _ingest(settings, bundled, sources)
     reasons = {Path(source).name: reason for source, reason in summary.skipped}
     assert len(summary.added) == 1
@@ -133,7 +146,9 @@ def test_missing_store_is_a_clear_error(settings: Settings, bundled: Embedder) -
 def test_cli_prints_summary_and_fails_clearly(tmp_path: Path) -> None:
     write_pages(tmp_path / "pages", {"one": "one topic"})
     env = {**os.environ, "EUMA_DATA_DIR": str(tmp_path / "cli"), "EUMA_EMBEDDING_MODEL": "hash"}
-    ok = subprocess.run([sys.executable, "-m", "ingest", str(tmp_path / "pages")], cwd=ROOT, env=env, capture_output=True, text=True)
+    ok = subprocess.run(
+        [sys.executable, "-m", "ingest", str(tmp_path / "pages")], cwd=ROOT, env=env, capture_output=True, text=True
+    )
     assert ok.returncode == 0, ok.stderr
     assert "pages: 1 added, 0 changed, 0 unchanged, 0 removed, 0 skipped" in ok.stdout
     bad = subprocess.run(

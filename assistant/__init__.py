@@ -1,0 +1,1 @@
+"""The assistant: question -> retrieved passages -> answer with citations."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -177,6 +178,9 @@ class Ingestor:
         page = to_page(raw, location=item.location, url=default_url(item), content_type=content_type)
         digest = content_hash(page)
         if previous is not None and previous.content_hash == digest:
+            if (etag, last_modified) != (previous.etag, previous.last_modified) and item.is_url:
+                # Same content under new validators: remember them, or the next run downloads the page again.
+                self.store.put_document(dataclasses.replace(previous, etag=etag, last_modified=last_modified))
             summary.unchanged.append(item.location)
             return None
         embedder = self.store.embedder

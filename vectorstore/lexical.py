@@ -1,8 +1,8 @@
 """A persistent lexical (BM25) index of the stored chunks in SQLite FTS5, kept in step with the vector index.
 
-The index holds stemmed terms (see ``vectorstore.text.terms``), so "applications", "applied" and "applying"
-meet. SQLite updates it incrementally and answers a query at 100,000 chunks in milliseconds, with no
-rebuild in memory at start-up.
+The index holds Snowball-stemmed terms (see ``vectorstore.text.terms``), so "application" meets "applications"
+and "applied" meets "applying" (though Snowball keeps "applic-" and "appli-" apart). SQLite updates it
+incrementally and nothing is rebuilt in memory at start-up; bench/lexical_bench.py measures it at 100,000 chunks.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ CREATE TABLE IF NOT EXISTS chunk_rows (
     doctype TEXT NOT NULL DEFAULT '',
     tags TEXT NOT NULL DEFAULT '',
     source_url TEXT NOT NULL DEFAULT '',
-    url TEXT NOT NULL DEFAULT ''
+    url TEXT NOT NULL DEFAULT '',
+    doc_hash TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS chunk_rows_doc ON chunk_rows(doc_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunk_terms USING fts5(heading, body, tokenize = 'unicode61');
@@ -79,8 +80,9 @@ class LexicalIndex:
             for chunk in chunks:
                 self._delete_ids(db, [chunk.id])
                 cursor = db.execute(
-                    "INSERT INTO chunk_rows (id, doc_id, doctype, tags, source_url, url) VALUES (?, ?, ?, ?, ?, ?)",
-                    (chunk.id, chunk.doc_id, chunk.doctype, chunk.tags, chunk.source_url, chunk.url),
+                    "INSERT INTO chunk_rows (id, doc_id, doctype, tags, source_url, url, doc_hash) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (chunk.id, chunk.doc_id, chunk.doctype, chunk.tags, chunk.source_url, chunk.url, chunk.doc_hash),
                 )
                 db.execute(
                     "INSERT INTO chunk_terms (rowid, heading, body) VALUES (?, ?, ?)",
@@ -104,6 +106,14 @@ class LexicalIndex:
         """Every chunk id in the index."""
         with self._lock:
             return {row[0] for row in self._db.execute("SELECT id FROM chunk_rows")}
+
+    def doc_hashes(self) -> dict[str, set[str]]:
+        """For each page, the content hashes its indexed chunks were written with (one, when in step)."""
+        out: dict[str, set[str]] = {}
+        with self._lock:
+            for doc_id, doc_hash in self._db.execute("SELECT DISTINCT doc_id, doc_hash FROM chunk_rows"):
+                out.setdefault(doc_id, set()).add(doc_hash)
+        return out
 
     def count(self) -> int:
         """Number of chunks in the index."""

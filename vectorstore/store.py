@@ -184,8 +184,9 @@ class Store:
             return self._lexical
 
     def generation(self) -> str:
-        """A token that changes with every write to the chunk collection."""
-        return str((self.chunks.metadata or {}).get("generation", "0"))
+        """A token that changes with every write to the chunk collection, read afresh (another machine may write)."""
+        current = self.client.get_collection(self.settings.collection, embedding_function=None)
+        return str((current.metadata or {}).get("generation", "0"))
 
     def _bump_generation(self) -> str:
         token = uuid.uuid4().hex
@@ -200,7 +201,15 @@ class Store:
             generation = self.generation()
             stored = set(self.all_chunk_ids())
             indexed = self._lexical.ids()
-            missing = sorted(stored - indexed)
+            # A page whose metadata changed keeps its chunk ids; its registry hash tells that it changed.
+            hashes = self._lexical.doc_hashes()
+            stale_docs = [
+                r.doc_id for r in self.list_documents() if hashes.get(r.doc_id, {r.content_hash}) != {r.content_hash}
+            ]
+            refresh = {
+                cid for doc_id in stale_docs for cid in self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
+            }
+            missing = sorted((stored - indexed) | (refresh & stored))
             extra = sorted(indexed - stored)
             for start in range(0, len(missing), BATCH):
                 self._lexical.upsert(self.get_chunks(missing[start : start + BATCH]))

@@ -43,9 +43,9 @@ EURLEX_SUBTITLES = {"title-division-2", "ti-section-2", "stitle-article-norm", "
 
 
 def _words(value: object) -> set[str]:
-    if isinstance(value, list):
-        value = " ".join(value)
-    return set(re.split(r"[\s_]+|--", str(value or "").lower())) | set(re.split(r"[\s_\-]+", str(value or "").lower()))
+    """The words of a class or id attribute: each whole token ("site-switcher") and its parts ("site", "switcher")."""
+    tokens = (" ".join(value) if isinstance(value, list) else str(value or "")).lower().split()
+    return set(tokens) | {part for token in tokens for part in re.split(r"[_\-]+", token) if part}
 
 
 def _is_boilerplate(tag: Tag) -> bool:
@@ -197,7 +197,7 @@ def parse(html: str | bytes, url: str) -> Page:
     soup = BeautifulSoup(html, "lxml")
     if soup.find("html") is None and soup.find("body") is None:
         raise ParseError("not an HTML document")
-    title = _meta(soup, "og:title") or normalize(soup.title.get_text()) if soup.title else _meta(soup, "og:title")
+    title = _meta(soup, "og:title") or (normalize(soup.title.get_text()) if soup.title else "")
     canonical = ""
     link = soup.find("link", rel="canonical")
     if isinstance(link, Tag) and link.get("href"):

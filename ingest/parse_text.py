@@ -11,23 +11,23 @@ from vectorstore.text import normalize
 
 # Lines that are site furniture wherever they stand (compared lower-case, whole line).
 BOILERPLATE_LINES = {
-    "skip to main content", "select your language", "close", "menu", "search", "back", "previous items",
-    "next items", "see all", "home", "share this page", "cookies", "cookies policy", "privacy policy",
-    "legal notice", "accessibility", "contact us", "contact", "accept all cookies", "accept only essential cookies",
-    "page contents", "an official website of the european union", "an official eu website", "how do you know?",
-    "facebook", "instagram", "x", "linkedin", "youtube", "flickr", "bluesky", "exposure", "…", "...", "read more",
-    "all news", "more stories", "other", "report an it vulnerability", "languages on our websites",
-    "follow the european commission", "related links", "this site is managed by:", "print", "top",
-    "see all eu institutions and bodies", "cookies policy page", "this site uses cookies. visit our",
+    "...", "accept all cookies", "accept only essential cookies", "accessibility", "all news",
+    "an official eu website", "an official website of the european union", "back", "bluesky", "close", "contact",
+    "contact us", "cookies", "cookies policy", "cookies policy page", "exposure", "facebook", "flickr",
+    "follow the european commission", "home", "how do you know?", "instagram", "languages on our websites",
+    "legal notice", "linkedin", "menu", "more stories", "next items", "other", "page contents", "previous items",
+    "print", "privacy policy", "read more", "related links", "report an it vulnerability", "search", "see all",
+    "see all eu institutions and bodies", "select your language", "share this page", "skip to main content",
+    "this site is managed by:", "this site uses cookies. visit our", "top", "x", "youtube", "…",
 }  # fmt: skip
 LANGUAGE_NAMES = {
-    "български", "español", "čeština", "dansk", "deutsch", "eesti", "ελληνικά", "english", "français", "gaeilge",
-    "hrvatski", "italiano", "latviešu", "lietuvių", "magyar", "malti", "nederlands", "polski", "português",
-    "română", "slovenčina", "slovenščina", "suomi", "svenska", "íslenska", "norsk", "türkçe", "українська",
+    "dansk", "deutsch", "eesti", "english", "español", "français", "gaeilge", "hrvatski", "italiano", "latviešu",
+    "lietuvių", "magyar", "malti", "nederlands", "norsk", "polski", "português", "română", "slovenčina",
+    "slovenščina", "suomi", "svenska", "türkçe", "íslenska", "čeština", "ελληνικά", "български", "українська",
 }  # fmt: skip
 LANGUAGE_CODES = {
-    "bg", "es", "cs", "da", "de", "et", "el", "en", "fr", "ga", "hr", "it", "lv", "lt", "hu", "mt", "nl", "pl",
-    "pt", "ro", "sk", "sl", "fi", "sv", "is", "no", "tr", "uk",
+    "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr", "hu", "is", "it", "lt", "lv", "mt",
+    "nl", "no", "pl", "pt", "ro", "sk", "sl", "sv", "tr", "uk",
 }  # fmt: skip
 _MD_HEADING = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _MD_ITEM = re.compile(r"^\s*(?:[-*+]|\d+[.)])\s+(.*)$")

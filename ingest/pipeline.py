@@ -120,7 +120,6 @@ class Ingestor:
         summary.skipped.extend(bad)
         store = self.store.open(create=True)
         store.lexical  # noqa: B018 - bring the lexical index in step before writing to it
-        embedder = store.embedder
         seen: set[str] = set()
         pending: list[_Pending] = []
         waiting = 0
@@ -151,7 +150,6 @@ class Ingestor:
         summary.chunks_total = store.count()
         summary.pages_total = len(store.list_documents())
         summary.seconds = time.perf_counter() - started
-        del embedder
         return summary
 
     def _prepare(self, item: SourceItem, summary: Summary) -> _Pending | None:
@@ -215,7 +213,8 @@ class Ingestor:
             if count:
                 self.store.add_chunks(p.new, vectors[offset : offset + count])
             offset += count
-            kept = [c for c in p.chunks if c not in p.new]
+            new_ids = {c.id for c in p.new}
+            kept = [c for c in p.chunks if c.id not in new_ids]
             if kept:
                 self.store.update_metadata(kept)
             ids = {c.id for c in p.chunks}

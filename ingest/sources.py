@@ -71,9 +71,8 @@ def expand(sources: list[str]) -> tuple[list[SourceItem], list[tuple[str, str]]]
             )
         else:
             items.append(_file_item(path))
-    seen: set[str] = set()
-    unique = [i for i in items if not (i.doc_id in seen or seen.add(i.doc_id))]  # type: ignore[func-returns-value]
-    return unique, bad
+    unique = {item.doc_id: item for item in items}  # a file named twice is ingested once
+    return list(unique.values()), bad
 
 
 def _file_item(path: Path) -> SourceItem:

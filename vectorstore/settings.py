@@ -105,18 +105,17 @@ class Settings:
         return dataclasses.replace(self, **changes)
 
 
-def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
+def _value_type(f: dataclasses.Field[Any]) -> type:
+    """The type a setting's text is converted to, from its annotation (int, float, Path or str)."""
     kind = str(f.type)
+    return int if "int" in kind else float if "float" in kind else Path if "Path" in kind else str
+
+
+def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
     try:
-        if "int" in kind:
-            return int(raw)
-        if "float" in kind:
-            return float(raw)
+        return _value_type(f)(raw)
     except ValueError:
         raise ConfigError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a number") from None
-    if "Path" in kind:
-        return Path(raw)
-    return raw
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
@@ -124,12 +123,10 @@ def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> No
     by_name = {f.name: f for f in fields(Settings)}
     for name in names:
         f = by_name[name]
-        kind = str(f.type)
-        conv: Any = int if "int" in kind else float if "float" in kind else Path if "Path" in kind else str
         parser.add_argument(
             f.metadata["flag"],
             dest=name,
-            type=conv,
+            type=_value_type(f),
             default=None,
             help=f"{f.metadata['help']} [env {ENV_PREFIX}{name.upper()}]",
         )

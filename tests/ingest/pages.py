@@ -4,6 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ingest.fetch import Fetcher
+from ingest.pipeline import Ingestor, Summary
+from vectorstore.embeddings import Embedder
+from vectorstore.settings import Settings
+from vectorstore.store import Store
+
 TEMPLATE = """<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{title}</title>
 <meta name="euma:source" content="https://eur-lex.europa.eu/eli/reg/2024/{number}/oj">
@@ -35,3 +41,21 @@ def write_pages(folder: Path, topics: dict[str, str], **kwargs: object) -> list[
         path.write_text(page_html(slug, topic, number=1000 + index, **kwargs), encoding="utf-8")  # type: ignore[arg-type]
         paths.append(path)
     return paths
+
+
+def ingest_into(
+    settings: Settings,
+    sources: list[str],
+    *,
+    embedder: Embedder | None = None,
+    fetcher: Fetcher | None = None,
+    prune: bool = False,
+) -> Summary:
+    """Run one ingest into the store the settings name, closing the store (and fetcher) afterwards."""
+    store = Store(settings, embedder=embedder)
+    try:
+        return Ingestor(settings, store=store, fetcher=fetcher).run(sources, progress=False, prune=prune)
+    finally:
+        store.close()
+        if fetcher is not None:
+            fetcher.close()

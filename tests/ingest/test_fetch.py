@@ -18,8 +18,8 @@ import pytest
 
 from ingest.errors import FetchError
 from ingest.fetch import Fetcher
-from ingest.pipeline import Ingestor, Summary
-from tests.ingest.pages import page_html
+from ingest.pipeline import Summary
+from tests.ingest.pages import ingest_into, page_html
 from vectorstore.settings import Settings
 from vectorstore.store import Store
 
@@ -157,13 +157,7 @@ def fetcher(fetch_settings: Settings) -> Iterator[Fetcher]:
 
 
 def _ingest(settings: Settings, sources: list[str]) -> Summary:
-    store = Store(settings)
-    fetcher = Fetcher(settings)
-    try:
-        return Ingestor(settings, store=store, fetcher=fetcher).run(sources, progress=False)
-    finally:
-        fetcher.close()
-        store.close()
+    return ingest_into(settings, sources, fetcher=Fetcher(settings))
 
 
 def _gaps(seen: list[Seen]) -> list[float]:

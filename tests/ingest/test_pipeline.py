@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ingest.pipeline import Ingestor
-from tests.ingest.pages import page_html, write_pages
+from ingest.pipeline import Summary
+from tests.ingest.pages import ingest_into, page_html, write_pages
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import ModelMismatchError, StoreError
 from vectorstore.settings import Settings
@@ -26,12 +26,8 @@ TOPICS = {
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _ingest(settings: Settings, embedder: Embedder, sources: list[str], **kwargs: bool):  # type: ignore[no-untyped-def]
-    store = Store(settings, embedder=embedder)
-    try:
-        return Ingestor(settings, store=store).run(sources, progress=False, **kwargs)
-    finally:
-        store.close()
+def _ingest(settings: Settings, embedder: Embedder, sources: list[str], *, prune: bool = False) -> Summary:
+    return ingest_into(settings, sources, embedder=embedder, prune=prune)
 
 
 def test_ingest_stores_chunks_with_citation_metadata(tmp_path: Path, settings: Settings, bundled: Embedder) -> None:

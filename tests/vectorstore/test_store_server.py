@@ -5,14 +5,14 @@ Each machine is a ``Store`` with its own data_dir (so its own lexical index) and
 
 from __future__ import annotations
 
-import socket
 import uuid
 from pathlib import Path
 
 import pytest
 
 from ingest.pipeline import Ingestor, Summary
-from tests.ingest.pages import page_html, write_pages
+from tests.conftest import free_port
+from tests.ingest.pages import ingest_into, page_html, write_pages
 from vectorstore.embeddings import Embedder
 from vectorstore.errors import StoreError
 from vectorstore.settings import Settings
@@ -37,17 +37,17 @@ def machine(tmp_path: Path, name: str, url: str, collection: str) -> Settings:
 
 
 def _ingest(settings: Settings, embedder: Embedder, sources: list[str]) -> Summary:
-    store = Store(settings, embedder=embedder)
-    try:
-        return Ingestor(settings, store=store).run(sources, progress=False)
-    finally:
-        store.close()
+    return ingest_into(settings, sources, embedder=embedder)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def two_machines(
+    tmp_path: Path, url: str, collection: str, embedder: Embedder
+) -> tuple[list[Path], Settings, Settings]:
+    """Test pages ingested into the server by machine A; the settings of A and of a second machine B."""
+    paths = write_pages(tmp_path / "pages", TOPICS)
+    a_settings, b_settings = (machine(tmp_path, name, url, collection) for name in ("a", "b"))
+    _ingest(a_settings, embedder, [str(tmp_path / "pages")])
+    return paths, a_settings, b_settings
 
 
 def test_ingest_into_the_server_and_search_it(
@@ -80,9 +80,7 @@ def test_ingest_into_the_server_and_search_it(
 def test_second_machine_syncs_its_lexical_index_from_the_server(
     tmp_path: Path, chroma_server: str, collection: str, bundled: Embedder
 ) -> None:
-    write_pages(tmp_path / "pages", TOPICS)
-    a_settings, b_settings = (machine(tmp_path, name, chroma_server, collection) for name in ("a", "b"))
-    _ingest(a_settings, bundled, [str(tmp_path / "pages")])
+    _, a_settings, b_settings = two_machines(tmp_path, chroma_server, collection, bundled)
     a, b = Store(a_settings, embedder=bundled), Store(b_settings, embedder=bundled)
     try:
         assert not (tmp_path / "b" / "lexical").exists()  # machine B has never built an index
@@ -101,9 +99,7 @@ def test_second_machine_syncs_its_lexical_index_from_the_server(
 def test_change_on_one_machine_reaches_the_other_after_its_next_read(
     tmp_path: Path, chroma_server: str, collection: str, bundled: Embedder
 ) -> None:
-    paths = write_pages(tmp_path / "pages", TOPICS)
-    a_settings, b_settings = (machine(tmp_path, name, chroma_server, collection) for name in ("a", "b"))
-    _ingest(a_settings, bundled, [str(tmp_path / "pages")])
+    paths, a_settings, b_settings = two_machines(tmp_path, chroma_server, collection, bundled)
     b = Store(b_settings, embedder=bundled)
     assert b.lexical.search("ten years kept") == []
     before = b.lexical.get_state("generation")
@@ -130,9 +126,7 @@ def test_change_on_one_machine_reaches_the_other_after_its_next_read(
 def test_open_store_sees_a_change_made_by_another_machine(
     tmp_path: Path, chroma_server: str, collection: str, bundled: Embedder
 ) -> None:
-    paths = write_pages(tmp_path / "pages", TOPICS)
-    a_settings, b_settings = (machine(tmp_path, name, chroma_server, collection) for name in ("a", "b"))
-    _ingest(a_settings, bundled, [str(tmp_path / "pages")])
+    paths, a_settings, b_settings = two_machines(tmp_path, chroma_server, collection, bundled)
     b = Store(b_settings, embedder=bundled)
     try:
         assert b.lexical.search("ten years kept") == []
@@ -149,9 +143,7 @@ def test_open_store_sees_a_change_made_by_another_machine(
 def test_metadata_change_on_one_machine_reaches_the_others_lexical_filters(
     tmp_path: Path, chroma_server: str, collection: str, bundled: Embedder
 ) -> None:
-    paths = write_pages(tmp_path / "pages", TOPICS)
-    a_settings, b_settings = (machine(tmp_path, name, chroma_server, collection) for name in ("a", "b"))
-    _ingest(a_settings, bundled, [str(tmp_path / "pages")])
+    paths, a_settings, b_settings = two_machines(tmp_path, chroma_server, collection, bundled)
     b = Store(b_settings, embedder=bundled)
     assert len(b.lexical.search("eurodac", doctype="guide")) == 4
     b.close()
@@ -170,7 +162,7 @@ def test_metadata_change_on_one_machine_reaches_the_others_lexical_filters(
 
 
 def test_unreachable_server_is_a_store_error_naming_the_address(tmp_path: Path) -> None:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{free_port()}"
     settings = Settings(data_dir=tmp_path / "data", chroma_url=url, embedding_model="hash")
     store = Store(settings)
     with pytest.raises(StoreError, match=f"cannot reach the Chroma server at {url}"):

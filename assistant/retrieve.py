@@ -1,43 +1,198 @@
-"""Hybrid retrieval: dense search in Chroma and BM25 over the same chunks, fused by reciprocal rank."""
+"""Hybrid retrieval: dense search in Chroma and BM25 over the same chunks, fused by reciprocal rank, diversified.
+
+The question is normalised as passages were at ingest (``vectorstore.text.normalize``). Each retriever proposes
+``candidates`` chunks; reciprocal rank fusion merges the two lists; a page may then hold at most ``max_per_page`` of
+the ``k`` places. An optional cross-encoder reorders the fused candidates. Every passage returned carries its
+cosine similarity to the question (``relevance``), which the relevance floor is compared with.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
+import numpy as np
+
+from assistant.errors import ConfigError
 from vectorstore.records import Chunk
+from vectorstore.settings import Settings
 from vectorstore.store import Store
 from vectorstore.text import normalize
 
+log = logging.getLogger(__name__)
+
 RRF_K = 60  # the usual constant of reciprocal rank fusion: damps the weight of the very first ranks
+RERANK_DEPTH = 20  # fused candidates the cross-encoder re-scores
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions on what is searched: topic tags (any of), pages (address or title), source addresses."""
+
+    tags: tuple[str, ...] = ()
+    pages: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.tags or self.pages or self.sources)
 
 
 @dataclass(frozen=True)
 class Passage:
-    """A retrieved chunk with its fused score and its ranks in each retriever (None where it was not found)."""
+    """A retrieved chunk with its fused score, its cosine similarity to the question and its rank in each retriever."""
 
     chunk: Chunk
     score: float
-    dense_rank: int | None
-    lexical_rank: int | None
+    relevance: float
+    dense_rank: int | None = None
+    lexical_rank: int | None = None
+    rerank_score: float | None = None
 
 
-def retrieve(store: Store, query: str, *, k: int = 5, candidates: int = 30) -> list[Passage]:
-    """The ``k`` best passages for ``query`` by reciprocal rank fusion of dense and lexical search."""
-    query = normalize(query)
-    if not query:
-        return []
-    dense = store.dense_search(store.embedder.embed([query])[0], k=candidates)
-    lexical = store.lexical.search(query, limit=candidates)
+@dataclass
+class Retrieval:
+    """What retrieval found for one question, with the question's vector (the composer reuses it)."""
+
+    query: str
+    vector: np.ndarray
+    passages: list[Passage] = field(default_factory=list)
+
+    @property
+    def best_relevance(self) -> float:
+        """The highest cosine similarity among the passages (0 when none)."""
+        return max((p.relevance for p in self.passages), default=0.0)
+
+
+def diversify(ranked: Sequence[str], page_of: dict[str, str], *, k: int, max_per_page: int) -> list[str]:
+    """The first ``k`` ids of ``ranked`` taking at most ``max_per_page`` from one page; the rest fill up if short."""
+    chosen: list[str] = []
+    per_page: dict[str, int] = {}
+    held_back: list[str] = []
+    for cid in ranked:
+        page = page_of.get(cid, cid)
+        if per_page.get(page, 0) >= max_per_page:
+            held_back.append(cid)
+            continue
+        per_page[page] = per_page.get(page, 0) + 1
+        chosen.append(cid)
+        if len(chosen) == k:
+            return chosen
+    return chosen + held_back[: k - len(chosen)]
+
+
+def fuse(*rankings: Sequence[str], weights: Sequence[float] | None = None) -> dict[str, float]:
+    """Reciprocal rank fusion: each list adds weight / (RRF_K + rank) to the ids it holds."""
+    weights = weights or [1.0] * len(rankings)
     scores: dict[str, float] = {}
-    dense_rank = {hit.chunk.id: rank for rank, hit in enumerate(dense, start=1)}
-    lexical_rank = {hit.id: rank for rank, hit in enumerate(lexical, start=1)}
-    for ranks in (dense_rank, lexical_rank):
-        for chunk_id, rank in ranks.items():
-            scores[chunk_id] = scores.get(chunk_id, 0.0) + 1.0 / (RRF_K + rank)
-    best = sorted(scores, key=lambda cid: scores[cid], reverse=True)[:k]
-    chunks = {hit.chunk.id: hit.chunk for hit in dense}
-    missing = [cid for cid in best if cid not in chunks]
-    chunks.update({c.id: c for c in store.get_chunks(missing)})
-    return [
-        Passage(chunks[cid], scores[cid], dense_rank.get(cid), lexical_rank.get(cid)) for cid in best if cid in chunks
-    ]
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, cid in enumerate(ranking, start=1):
+            scores[cid] = scores.get(cid, 0.0) + weight / (RRF_K + rank)
+    return scores
+
+
+class Reranker:
+    """An optional sentence-transformers cross-encoder, loaded on first use from a model name or a local path."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._model: Any = None
+        self._lock = threading.Lock()
+
+    def _load(self) -> Any:
+        with self._lock:
+            if self._model is None:
+                from sentence_transformers import CrossEncoder
+
+                try:
+                    self._model = CrossEncoder(self.name, device="cpu", local_files_only=True)
+                except Exception as exc:  # the library raises many kinds; all mean "cannot load"
+                    raise ConfigError(
+                        f"cannot load the reranker {self.name!r} (a sentence-transformers cross-encoder name or "
+                        f"folder available offline): {exc}"
+                    ) from exc
+        return self._model
+
+    def score(self, query: str, texts: Sequence[str]) -> list[float]:
+        """One relevance score per text (higher is better)."""
+        if not texts:
+            return []
+        scores = self._load().predict([(query, t) for t in texts], show_progress_bar=False)
+        return [float(s) for s in np.asarray(scores).reshape(len(texts), -1)[:, -1]]
+
+
+class Retriever:
+    """Retrieval over one store with the settings' depth, diversity and optional reranker."""
+
+    def __init__(self, store: Store, settings: Settings | None = None) -> None:
+        self.store = store
+        self.settings = settings or store.settings
+        self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
+
+    def _where(self, filters: Filters | None) -> tuple[dict[str, Any] | None, list[str] | None]:
+        if not filters:
+            return None, None
+        doc_ids = sorted(
+            self.store.lexical.doc_ids_matching(tags=filters.tags, pages=filters.pages, sources=filters.sources)
+        )
+        return {"doc_id": {"$in": doc_ids or ["-"]}}, doc_ids
+
+    def retrieve(
+        self, query: str, *, k: int | None = None, filters: Filters | None = None, vector: np.ndarray | None = None
+    ) -> Retrieval:
+        """The ``k`` best passages for ``query`` (normalised first), fused, diversified and optionally reranked."""
+        k = k or self.settings.top_k
+        query = normalize(query)
+        vector = self.store.embedder.embed([query])[0] if vector is None else vector
+        result = Retrieval(query=query, vector=vector)
+        if not query or self.store.count() == 0:
+            return result
+        where, doc_ids = self._where(filters)
+        if doc_ids == []:
+            return result
+        depth = self.settings.candidates
+        dense = self.store.dense_search(vector, k=depth, where=where)
+        lexical = self.store.lexical.search(query, limit=depth, doc_ids=doc_ids)
+        dense_ids = [hit.chunk.id for hit in dense]
+        lexical_ids = [hit.id for hit in lexical]
+        fused = fuse(dense_ids, lexical_ids)
+        ranked = sorted(fused, key=lambda cid: fused[cid], reverse=True)
+        chunks = {hit.chunk.id: hit.chunk for hit in dense}
+        relevance = {hit.chunk.id: hit.score for hit in dense}
+        depth_needed = max(k, RERANK_DEPTH) if self.reranker else k
+        # Fetch what lexical search alone found, with vectors, so every passage has a cosine similarity.
+        window = ranked[: depth_needed * 3]
+        missing = [cid for cid in window if cid not in chunks]
+        if missing:
+            for chunk, vec in self.store.get_chunks_with_vectors(missing):
+                chunks[chunk.id] = chunk
+                relevance[chunk.id] = float(np.dot(vec, vector))
+        window = [cid for cid in window if cid in chunks]
+        page_of = {cid: chunks[cid].doc_id for cid in window}
+        chosen = diversify(window, page_of, k=depth_needed, max_per_page=self.settings.max_per_page)
+        rerank: dict[str, float] = {}
+        if self.reranker is not None:
+            scores = self.reranker.score(query, [chunks[cid].embed_text for cid in chosen])
+            rerank = dict(zip(chosen, scores, strict=True))
+            chosen = sorted(chosen, key=lambda cid: rerank[cid], reverse=True)
+        dense_rank = {cid: r for r, cid in enumerate(dense_ids, start=1)}
+        lexical_rank = {cid: r for r, cid in enumerate(lexical_ids, start=1)}
+        result.passages = [
+            Passage(
+                chunk=chunks[cid],
+                score=fused[cid],
+                relevance=relevance[cid],
+                dense_rank=dense_rank.get(cid),
+                lexical_rank=lexical_rank.get(cid),
+                rerank_score=rerank.get(cid),
+            )
+            for cid in chosen[:k]
+        ]
+        return result
+
+
+def retrieve(store: Store, query: str, *, k: int = 5, filters: Filters | None = None) -> list[Passage]:
+    """The ``k`` best passages for ``query``; see ``Retriever.retrieve``."""
+    return Retriever(store).retrieve(query, k=k, filters=filters).passages

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from ingest.model import Block, Page
 from vectorstore.records import Chunk
+from vectorstore.sentences import answer_units, unit_ends
 
 PATH_SEPARATOR = " > "
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the model to every text
@@ -107,6 +108,7 @@ def chunk(
             sentences.extend(_split_long(sentence, budget, count_tokens) if size > budget else [sentence])
         for group in pack(sentences, count_tokens(sentences), budget):
             text = " ".join(group)
+            units = answer_units(group)
             link = f"{page.url.split('#')[0]}#{section.anchor}" if section.anchor else page.url
             out.append(
                 Chunk(
@@ -128,6 +130,7 @@ def chunk(
                     language=page.language,
                     position=len(out),
                     doc_hash=doc_hash,
+                    sentence_ends=unit_ends(text, units),
                 )
             )
     return out

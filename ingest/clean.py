@@ -5,13 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from vectorstore.text import normalize
+from vectorstore.sentences import ABBREVIATIONS, split_sentences
 
-# Words that end with a full stop without ending a sentence.
-ABBREVIATIONS = frozenset(
-    """art arts no nos nr p pp para paras e.g i.e etc cf vs mr mrs ms dr prof st ibid approx ca fig figs vol eds ed
-    jan feb mar apr jun jul aug sep sept oct nov dec co ltd inc dept min max oj reg dir""".split()
-)
+__all__ = ["Deduplicator", "repair_joins", "sentence_key", "split_sentences"]
+
 # Compound words written in camel case on purpose; never split at their inner capital.
 CAMEL_WORDS = frozenset(
     "youtube linkedin github javascript powerpoint iphone ipad whatsapp wordpress paypal facebook chatgpt".split()
@@ -22,7 +19,6 @@ _ACRONYM_THEN_WORD = re.compile(r"\b([A-Z]{2,})([A-Z][a-z]{2,})\b")
 _PUNCT_JOIN = re.compile(r"([a-z0-9\)\]’”\"'%][.!?])([A-Z][a-z])")
 _DIGIT_JOIN = re.compile(r"\b([a-z]{4,})(\d)")
 _CLOSE_JOIN = re.compile(r"([a-z]{3,}\))(\d)")
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
 def repair_joins(text: str) -> str:
@@ -52,27 +48,6 @@ def repair_joins(text: str) -> str:
     text = _ACRONYM_THEN_WORD.sub(r"\1\n\2", text)
     text = _DIGIT_JOIN.sub(r"\1\n\2", text)
     return _CLOSE_JOIN.sub(r"\1\n\2", text)
-
-
-def split_sentences(text: str) -> list[str]:
-    """Sentences of a paragraph; a repaired join (newline) is always a boundary, abbreviations never are."""
-    sentences: list[str] = []
-    for line in text.split("\n"):
-        line = normalize(line)
-        if not line:
-            continue
-        start = 0
-        for match in _SENTENCE_END.finditer(line):
-            before = line[start : match.start()]
-            last = before.rsplit(" ", 1)[-1].lower().rstrip(".!?\"'”’)]")
-            if last in ABBREVIATIONS or re.fullmatch(r"[a-z]", last) or re.fullmatch(r"\(?\d+\)?|[ivxlc]+", last):
-                continue  # "Art. 5", "p. 3", "e.g. X", a numbered point "1. The ..." or "(iv). X"
-            sentences.append(line[start : match.start()].strip())
-            start = match.end()
-        tail = line[start:].strip()
-        if tail:
-            sentences.append(tail)
-    return [s for s in sentences if s]
 
 
 def sentence_key(sentence: str) -> str:

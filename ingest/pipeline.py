@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -199,18 +200,27 @@ class Ingestor:
     def _flush(self, pending: list[_Pending], summary: Summary) -> None:
         """Embed the new chunks of the waiting pages in one go, then write each page, its registry record last."""
         new = [c for p in pending for c in p.new]
+        sentence_vectors: list[np.ndarray] = []
         if not new:
             vectors = np.zeros((0, 1), dtype=np.float32)
         else:
+            # Chunks and their answer sentences are encoded in one call: the model batches them by length.
             texts = [c.embed_text for c in new]
-            vectors = self.store.embedder.embed(texts)
+            sentences = [c.sentences for c in new]
+            flat = [s for group in sentences for s in group]
+            encoded = self.store.embedder.embed(texts + flat)
+            vectors, sentence_rows = encoded[: len(texts)], encoded[len(texts) :]
             summary.tokens_embedded += sum(
-                min(n, self.store.embedder.max_tokens) for n in self.store.embedder.count_tokens(texts)
+                min(n, self.store.embedder.max_tokens) for n in self.store.embedder.count_tokens(texts + flat)
             )
+            bounds = np.cumsum([0] + [len(group) for group in sentences])
+            sentence_vectors = [sentence_rows[a:b] for a, b in itertools.pairwise(bounds)]
         offset = 0
         for p in pending:
             count = len(p.new)
             if count:
+                # Sentence vectors before chunks: a chunk present in the store always has them.
+                self.store.add_sentence_vectors(p.new, sentence_vectors[offset : offset + count])
                 self.store.add_chunks(p.new, vectors[offset : offset + count])
             offset += count
             new_ids = {c.id for c in p.new}

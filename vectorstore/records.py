@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from vectorstore.sentences import answer_units, split_sentences, units_from_ends
+
 # Metadata keys of a chunk in the store; ingest writes them, retrieval reads them.
 CHUNK_KEYS = (
     "doc_id",
@@ -23,6 +25,7 @@ CHUNK_KEYS = (
     "language",
     "position",
     "doc_hash",
+    "sentence_ends",
 )
 
 
@@ -48,6 +51,16 @@ class Chunk:
     language: str = ""
     position: int = 0
     doc_hash: str = ""
+    sentence_ends: str = ""  # end offsets in ``text`` of the sentences an answer may quote, comma-separated
+
+    @property
+    def sentences(self) -> list[str]:
+        """The chunk's answer sentences (list lead-ins keep their items; see ``answer_units``)."""
+        if self.sentence_ends:
+            units = units_from_ends(self.text, self.sentence_ends)
+            if units:
+                return units
+        return answer_units(split_sentences(self.text))
 
     @property
     def embed_text(self) -> str:

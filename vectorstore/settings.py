@@ -15,6 +15,8 @@ from vectorstore.errors import ConfigError
 ENV_PREFIX = "EUMA_"
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16")
+COMPOSERS = ("extractive", "openai", "ollama", "llamacpp")
+TONES = ("formal", "friendly")
 
 
 def default_data_dir() -> Path:
@@ -69,6 +71,52 @@ class Settings:
     fetch_delay: float = _setting(1.0, "Seconds to wait between two requests to the same host.", "--fetch-delay")
     fetch_timeout: float = _setting(20.0, "Seconds before a web request is given up.", "--fetch-timeout")
     max_page_bytes: int = _setting(5_000_000, "Largest source accepted, in bytes.", None)
+    # -- answering ----------------------------------------------------------------------------------------------
+    composer: str = _setting(
+        "extractive",
+        "How answers are written: extractive (offline: quotes the best sentences of the sources), openai (any "
+        "OpenAI-compatible server: vLLM, llama.cpp server, LM Studio, OpenAI), ollama, or llamacpp (a local GGUF "
+        "file; needs the llamacpp extra).",
+        "--composer",
+    )
+    llm_model: str = _setting(
+        "", "Model name for the openai and ollama composers, or the GGUF file for llamacpp.", "--llm-model"
+    )
+    llm_base_url: str = _setting(
+        "",
+        "Server address for the openai composer (e.g. http://127.0.0.1:8080/v1) or the ollama one "
+        "(default http://127.0.0.1:11434).",
+        "--llm-base-url",
+    )
+    llm_api_key: str = _setting("", "API key for the openai composer (local servers usually accept any).", None)
+    llm_timeout: float = _setting(60.0, "Seconds before a language model's reply is given up.", "--llm-timeout")
+    llm_max_tokens: int = _setting(600, "Longest reply asked of a language model, in its tokens.", None)
+    reranker: str = _setting(
+        "",
+        "Optional cross-encoder reranker (sentence-transformers model name or local path); off when empty.",
+        "--reranker",
+    )
+    top_k: int = _setting(5, "Passages given to the composer for each question.", "--top-k")
+    candidates: int = _setting(40, "Passages each retriever (dense, lexical) proposes before fusion.", None)
+    max_per_page: int = _setting(
+        2, "Most passages from one page among the top_k, so one page does not crowd out the rest.", None
+    )
+    relevance_floor: float = _setting(
+        0.30,
+        "Below this match score (0-1, see docs/architecture.md) the assistant does not answer; calibrated on the "
+        "evaluation set.",
+        "--relevance-floor",
+    )
+    support_threshold: float = _setting(
+        0.62,
+        "Least support score (0-1, lexical and embedding) a cited sentence needs from its passage to be shown.",
+        None,
+    )
+    max_question_chars: int = _setting(2000, "Longest question accepted, in characters.", None)
+    max_message_chars: int = _setting(8000, "Longest citizen message accepted for a helpdesk draft.", None)
+    history_turns: int = _setting(6, "Earlier turns (questions and answers) kept to understand a follow-up.", None)
+    draft_tone: str = _setting("formal", "Tone of helpdesk drafts: formal or friendly.", "--tone")
+    draft_signoff: str = _setting("The EU migration information team", "Name under a helpdesk draft.", "--signoff")
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -80,6 +128,15 @@ class Settings:
             )
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"chroma URL {self.chroma_url!r} must start with http:// or https://")
+        if self.composer not in COMPOSERS:
+            raise ConfigError(f"unknown composer {self.composer!r}; valid values: {', '.join(COMPOSERS)}")
+        if self.draft_tone not in TONES:
+            raise ConfigError(f"unknown draft tone {self.draft_tone!r}; valid values: {', '.join(TONES)}")
+        if not 1 <= self.top_k <= 50:
+            raise ConfigError(f"top_k must be between 1 and 50, not {self.top_k}")
+        for name in ("relevance_floor", "support_threshold"):
+            if not 0.0 <= getattr(self, name) <= 1.0:
+                raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
         if self.chunk_tokens < 32:
             raise ConfigError(f"chunk_tokens must be at least 32, not {self.chunk_tokens}")
 

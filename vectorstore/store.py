@@ -1,8 +1,10 @@
 """The store: chunks and their vectors in Chroma (embedded or a server), their terms in a lexical index.
 
-Two Chroma collections hold the data: ``<name>`` (one record per chunk, with its vector) and
-``<name>-documents`` (one record per ingested page: its content hash and chunk ids, so re-ingest can skip
-unchanged pages and replace changed ones exactly). The lexical index is derived from the chunk collection
+Three Chroma collections hold the data: ``<name>`` (one record per chunk, with its vector),
+``<name>-sentences`` (the vector of each answer sentence of each chunk, id ``<chunk id>:<n>``, computed at ingest
+so that answers are composed without encoding passages at question time) and ``<name>-documents`` (one record per
+ingested page: its content hash and chunk ids, so re-ingest can skip unchanged pages and replace changed ones
+exactly). The lexical index is derived from the chunk collection
 and re-synced whenever the collection's ``generation`` differs from the one it was built from.
 """
 
@@ -56,6 +58,7 @@ class Store:
         self._client: Any = None
         self._chunks: Any = None
         self._documents: Any = None
+        self._sentences: Any = None
         self._lexical: LexicalIndex | None = None
         self._lock = threading.RLock()
 
@@ -137,6 +140,12 @@ class Store:
                 documents = self.client.get_or_create_collection(
                     f"{name}-documents", metadata={"kind": "document registry"}, embedding_function=None
                 )
+                sentences = self.client.get_or_create_collection(
+                    f"{name}-sentences",
+                    configuration={"hnsw": {"space": "cosine"}},
+                    metadata={"kind": "sentence vectors"},
+                    embedding_function=None,
+                )
             except StoreError:
                 raise
             except Exception as exc:
@@ -153,13 +162,18 @@ class Store:
                     f"({wanted['dimension']} dimensions) is configured; set EUMA_EMBEDDING_MODEL to the store's model, "
                     "or ingest into another store (--store or --collection)"
                 )
-            self._chunks, self._documents = chunks, documents
+            self._chunks, self._documents, self._sentences = chunks, documents, sentences
             return self
 
     @property
     def chunks(self) -> Any:
         """The Chroma collection of chunks (opened for reading when not yet open)."""
         return self.open()._chunks
+
+    @property
+    def sentences_collection(self) -> Any:
+        """The Chroma collection of sentence vectors."""
+        return self.open()._sentences
 
     @property
     def documents_collection(self) -> Any:
@@ -253,6 +267,19 @@ class Store:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    def get_chunks_with_vectors(self, ids: Sequence[str]) -> list[tuple[Chunk, np.ndarray]]:
+        """Chunks by id with their stored vectors, in the order asked (unknown ids are left out)."""
+        if not ids:
+            return []
+        result = self.chunks.get(ids=list(ids), include=["documents", "metadatas", "embeddings"])
+        by_id = {
+            cid: (Chunk.from_stored(cid, doc or "", meta or {}), np.asarray(vec, dtype=np.float32))
+            for cid, doc, meta, vec in zip(
+                result["ids"], result["documents"], result["metadatas"], result["embeddings"], strict=True
+            )
+        }
+        return [by_id[i] for i in ids if i in by_id]
+
     def add_chunks(self, chunks: Sequence[Chunk], vectors: np.ndarray) -> None:
         """Store chunks with their vectors, in Chroma and in the lexical index."""
         for start in range(0, len(chunks), BATCH):
@@ -265,6 +292,37 @@ class Store:
             )
         self._write_lexical(upsert=chunks)
 
+    def add_sentence_vectors(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
+        """Store the vector of each answer sentence of each chunk (``vectors[i]`` has a row per sentence)."""
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        metadatas: list[dict[str, Any]] = []
+        for chunk, matrix in zip(chunks, vectors, strict=True):
+            for n, row in enumerate(matrix):
+                ids.append(f"{chunk.id}:{n}")
+                rows.append(row)
+                metadatas.append({"chunk_id": chunk.id, "n": n})
+        for start in range(0, len(ids), BATCH):
+            self.sentences_collection.upsert(
+                ids=ids[start : start + BATCH],
+                embeddings=np.asarray(rows[start : start + BATCH], dtype=np.float32),
+                metadatas=metadatas[start : start + BATCH],
+            )
+
+    def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+        """The stored sentence vectors of these chunks, by chunk id; a chunk missing any of them is left out."""
+        wanted = [f"{c.id}:{n}" for c in chunks for n in range(len(c.sentences))]
+        if not wanted:
+            return {}
+        result = self.sentences_collection.get(ids=wanted, include=["embeddings"])
+        found = dict(zip(result["ids"], result["embeddings"], strict=True))
+        out: dict[str, np.ndarray] = {}
+        for c in chunks:
+            keys = [f"{c.id}:{n}" for n in range(len(c.sentences))]
+            if keys and all(k in found for k in keys):
+                out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
+        return out
+
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Refresh the metadata of chunks whose text (and so vector) is unchanged."""
         for start in range(0, len(chunks), BATCH):
@@ -273,9 +331,11 @@ class Store:
         self._write_lexical(upsert=chunks)
 
     def delete_chunks(self, ids: Sequence[str]) -> None:
-        """Remove chunks from Chroma and the lexical index."""
+        """Remove chunks (and their sentence vectors) from Chroma and the lexical index."""
         for start in range(0, len(ids), BATCH):
-            self.chunks.delete(ids=list(ids[start : start + BATCH]))
+            part = list(ids[start : start + BATCH])
+            self.sentences_collection.delete(where={"chunk_id": {"$in": part}})
+            self.chunks.delete(ids=part)
         self._write_lexical(delete=ids)
 
     def _write_lexical(self, *, upsert: Iterable[Chunk] = (), delete: Sequence[str] = ()) -> None:

@@ -1,0 +1,124 @@
+"""The default composer: quotes the sentences of the retrieved passages that best answer the question.
+
+Offline, deterministic and fast: the sentence vectors were computed at ingest, so composing is a few matrix
+products. Each sentence is scored by its cosine similarity to the question, the share of the question's words it
+(or its section heading) contains, and its passage's similarity to the question, with a small bonus for numbers
+when the question asks for a figure or a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score
+close to it join, unless they repeat one already taken. A sentence that opens by referring back ("It", "This",
+"They") brings the sentence before it. Sentences are given in the order of their passages, and within a passage in
+reading order.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from assistant.compose import NOT_IN_SOURCES
+from assistant.retrieve import Retrieval
+from assistant.sentences import ChunkSentences
+from vectorstore.text import terms
+
+ANSWER_FLOOR = 0.35  # least cosine similarity between the question and the best sentence
+MARGIN = 0.10  # a further sentence joins when its score is within this of the best one
+MAX_SENTENCES = 3
+MAX_SENTENCES_LIST = 4
+MAX_WORDS = 120
+DUPLICATE_COSINE = 0.9
+WEIGHTS = (0.55, 0.25, 0.20)  # sentence similarity, word share, passage similarity
+
+_FIGURE_QUESTION = re.compile(
+    r"\b(how (many|much|long|old|often|soon|far)|when|what (date|year|age|amount|fee|salary|percentage)|"
+    r"which (date|year)|deadline|until|since|number of|figure|threshold|minimum|maximum|limit|duration|cost|fee)\b",
+    re.IGNORECASE,
+)
+_LIST_QUESTION = re.compile(r"\b(which|what are|list|name the|main|types of|kinds of|who are)\b", re.IGNORECASE)
+_REFERS_BACK = re.compile(
+    r"^(it|its|this|these|those|they|their|such|there|he|she|that|the same|however|in that case|in this case|"
+    r"otherwise|also|then|both|each of them)\b",
+    re.IGNORECASE,
+)
+_DIGIT = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a passage with its score."""
+
+    passage: int  # index into retrieval.passages
+    position: int  # index of the sentence within the passage
+    text: str
+    score: float
+    similarity: float
+
+
+class ExtractiveComposer:
+    """Quotes the best-matching sentences of the passages, each with its ``[n]``."""
+
+    name = "extractive"
+
+    def candidates(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
+        """Every sentence of the passages, scored against the question, best first."""
+        wanted = set(terms(question))
+        figure = bool(_FIGURE_QUESTION.search(question))
+        out: list[Candidate] = []
+        w_sim, w_words, w_passage = WEIGHTS
+        for index, passage in enumerate(retrieval.passages):
+            entry = sentences.get(passage.chunk.id)
+            if entry is None or not entry.sentences:
+                continue
+            similarities = entry.vectors @ retrieval.vector
+            heading_terms = set(terms(passage.chunk.heading_path))
+            for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
+                share = len(wanted & (set(terms(text)) | heading_terms)) / len(wanted) if wanted else 0.0
+                score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
+                if figure and _DIGIT.search(text):
+                    score += 0.05
+                out.append(Candidate(index, position, text, score, float(similarity)))
+        return sorted(out, key=lambda c: c.score, reverse=True)
+
+    def select(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
+        """The sentences of the answer in the order they are given; empty when none is close enough."""
+        ranked = self.candidates(question, retrieval, sentences)
+        if not ranked or ranked[0].similarity < ANSWER_FLOOR:
+            return []
+        limit = MAX_SENTENCES_LIST if _LIST_QUESTION.search(question) else MAX_SENTENCES
+        best = ranked[0].score
+        chosen: list[Candidate] = []
+        words = 0
+        for cand in ranked:
+            if len(chosen) >= limit or cand.score < best - MARGIN or cand.similarity < ANSWER_FLOOR:
+                break
+            vector = sentences[retrieval.passages[cand.passage].chunk.id].vectors[cand.position]
+            if any(
+                float(vector @ sentences[retrieval.passages[c.passage].chunk.id].vectors[c.position]) > DUPLICATE_COSINE
+                for c in chosen
+            ):
+                continue
+            group = [cand]
+            if _REFERS_BACK.match(cand.text) and cand.position > 0:
+                entry = sentences[retrieval.passages[cand.passage].chunk.id]
+                before = Candidate(cand.passage, cand.position - 1, entry.sentences[cand.position - 1], cand.score, 0)
+                if not any((c.passage, c.position) == (before.passage, before.position) for c in chosen):
+                    group.insert(0, before)
+            size = sum(len(c.text.split()) for c in group)
+            if chosen and words + size > MAX_WORDS:
+                continue
+            chosen.extend(group)
+            words += size
+        first_seen: dict[int, int] = {}
+        for c in chosen:
+            first_seen.setdefault(c.passage, len(first_seen))
+        return sorted(chosen, key=lambda c: (first_seen[c.passage], c.position))
+
+    def stream(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> Iterator[str]:
+        """The answer, one cited sentence at a time."""
+        chosen = self.select(question, retrieval, sentences)
+        if not chosen:
+            yield NOT_IN_SOURCES
+            return
+        for i, cand in enumerate(chosen):
+            # A bracketed number inside a quoted sentence would read as a citation marker.
+            text = re.sub(r"\[(\d+)\]", r"(\1)", cand.text)
+            yield f"{' ' if i else ''}{text} [{cand.passage + 1}]"

@@ -1,0 +1,1 @@
+"""Evaluation building blocks: QA files in, per-question metrics and their aggregates out."""

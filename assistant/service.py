@@ -1,0 +1,244 @@
+"""The assistant: question (and earlier turns) -> retrieval -> composer -> verified, cited answer, or a refusal.
+
+``Assistant.stream`` yields the answer as verified sentences arrive, then the whole ``Answer``; ``ask`` returns only
+the latter. Every path ends in an answer whose sentences passed verification, or in a refusal with the official
+channels. A language model that fails (unreachable, too slow, nonsense) gives way to the extractive composer.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+from assistant import prompts
+from assistant.answer import (
+    EMPTY_STORE,
+    INSTRUCTIONS,
+    NO_MATCH,
+    OUT_OF_SCOPE,
+    UNVERIFIED,
+    Answer,
+    AnswerSentence,
+    RetrievedPassage,
+)
+from assistant.compose import NOT_IN_SOURCES, Composer
+from assistant.compose.extractive import ExtractiveComposer
+from assistant.compose.llm import LLMComposer
+from assistant.conversation import Turn, bounded, is_follow_up, search_query
+from assistant.draft import GREETINGS, Draft, make_draft, question_of
+from assistant.errors import ComposerError, ConfigError
+from assistant.retrieve import Filters, Retrieval, Retriever
+from assistant.scope import clean_question, on_topic, tries_to_instruct
+from assistant.sentences import SentenceBank
+from assistant.verify import Checker, Verifier, parse_citations, render
+from vectorstore.settings import Settings
+from vectorstore.store import Store
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Partial:
+    """The verified part of an answer that is still being written (text with ``[n]`` markers)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class Final:
+    """The finished answer."""
+
+    answer: Answer
+
+
+def make_composer(settings: Settings) -> Composer:
+    """The composer the settings name."""
+    if settings.composer == "extractive":
+        return ExtractiveComposer()
+    return LLMComposer(settings)
+
+
+class Assistant:
+    """Answers questions from one store with the composer the settings name."""
+
+    def __init__(self, settings: Settings, *, store: Store | None = None, composer: Composer | None = None) -> None:
+        self.settings = settings
+        self.store = store or Store(settings)
+        self.composer = composer or make_composer(settings)
+        self.fallback = ExtractiveComposer()
+        self.retriever = Retriever(self.store, settings)
+        self.bank = SentenceBank(self.store)
+        self._verifier: Verifier | None = None
+
+    @property
+    def verifier(self) -> Verifier:
+        """The citation verifier, with the store's embedding model."""
+        if self._verifier is None:
+            self._verifier = Verifier(self.store.embedder, threshold=self.settings.support_threshold)
+        return self._verifier
+
+    def warm_up(self) -> None:
+        """Open the store, load the model and the lexical index now rather than on the first question."""
+        self.store.open()
+        self.store.embedder.embed(["warm up"])
+        self.store.lexical  # noqa: B018 - syncing the lexical index is the point
+
+    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+        """The verified answer to ``question`` (QuestionError for an empty or over-long one)."""
+        for event in self.stream(question, history=history, filters=filters):
+            if isinstance(event, Final):
+                return event.answer
+        raise AssertionError("stream ended without an answer")  # pragma: no cover - stream always ends in Final
+
+    def stream(
+        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None
+    ) -> Iterator[Partial | Final]:
+        """The answer as it is verified, sentence by sentence, then the whole answer."""
+        started = time.perf_counter()
+        question = clean_question(question, max_chars=self.settings.max_question_chars)
+        if tries_to_instruct(question):
+            yield Final(self._refusal(question, INSTRUCTIONS, started))
+            return
+        if self.store.count() == 0:
+            yield Final(self._refusal(question, EMPTY_STORE, started))
+            return
+        query = self.search_query(question, bounded(history, self.settings.history_turns))
+        retrieval = self.retriever.retrieve(query, filters=filters)
+        passages = self._reported(retrieval)
+        if retrieval.best_relevance < self.settings.relevance_floor:
+            reason = NO_MATCH if on_topic(query) else OUT_OF_SCOPE
+            yield Final(self._refusal(question, reason, started, passages=passages, query=query))
+            return
+        sentences = self.bank.get([p.chunk for p in retrieval.passages])
+        checker = Checker(retrieval.passages, sentences, self.verifier)
+        composer_name = self.composer.name
+        try:
+            yield from self._verified(self.composer, query, retrieval, sentences, checker)
+        except ComposerError as exc:
+            log.warning("%s; answering with the extractive composer instead", exc)
+            composer_name = f"extractive (fallback: {exc})"
+            if not checker.kept:
+                yield from self._verified(self.fallback, query, retrieval, sentences, checker)
+        if not checker.kept:
+            reason = UNVERIFIED if checker.dropped else NO_MATCH
+            yield Final(
+                self._refusal(question, reason, started, passages=passages, query=query, dropped=checker.dropped)
+            )
+            return
+        yield Final(
+            Answer(
+                question=question,
+                text=render(checker.kept),
+                citations=checker.citations(),
+                sentences=list(checker.kept),
+                dropped=list(checker.dropped),
+                passages=passages,
+                search_query=query,
+                composer=composer_name,
+                seconds=time.perf_counter() - started,
+            )
+        )
+
+    def draft(
+        self,
+        message: str,
+        *,
+        history: Sequence[Turn] = (),
+        tone: str | None = None,
+        signoff: str | None = None,
+        filters: Filters | None = None,
+    ) -> Draft:
+        """A helpdesk reply to a citizen's message, grounded like any answer."""
+        question = question_of(message, max_chars=self.settings.max_message_chars)
+        answer = self.ask(question[: self.settings.max_question_chars], history=history, filters=filters)
+        tone = tone or self.settings.draft_tone
+        if tone not in GREETINGS:
+            raise ConfigError(f"unknown tone {tone!r}; valid values: {', '.join(GREETINGS)}")
+        return make_draft(answer, tone=tone, signoff=signoff or self.settings.draft_signoff)
+
+    def search_query(self, question: str, history: Sequence[Turn]) -> str:
+        """What retrieval searches for: the question, or the follow-up made to stand alone."""
+        if not history or not any(t.role == "user" for t in history):
+            return question
+        if isinstance(self.composer, LLMComposer) and is_follow_up(question):
+            try:
+                condensed = self.composer.condense(question, history)
+                if (
+                    condensed
+                    and len(condensed) <= self.settings.max_question_chars
+                    and not tries_to_instruct(condensed)
+                ):
+                    return condensed
+            except ComposerError as exc:
+                log.warning("%s; resolving the follow-up without it", exc)
+        return search_query(question, history)
+
+    def _verified(
+        self,
+        composer: Composer,
+        query: str,
+        retrieval: Retrieval,
+        sentences: dict,
+        checker: Checker,
+    ) -> Iterator[Partial]:
+        """Run a composer and pass on each complete sentence once verified."""
+        buffer = ""
+        done = 0
+        for piece in composer.stream(query, retrieval, sentences):
+            buffer += piece
+            parsed = parse_citations(buffer.replace(NOT_IN_SOURCES, ""))
+            complete = parsed[done : max(done, len(parsed) - 1)]
+            if complete:
+                done += len(complete)
+                if checker.add(complete):
+                    yield Partial(render(checker.kept))
+        if buffer.strip() == NOT_IN_SOURCES:
+            return
+        rest = parse_citations(buffer.replace(NOT_IN_SOURCES, ""))[done:]
+        if rest and checker.add(rest):
+            yield Partial(render(checker.kept))
+
+    @staticmethod
+    def _reported(retrieval: Retrieval) -> list[RetrievedPassage]:
+        return [
+            RetrievedPassage(
+                rank=rank,
+                score=round(p.score, 5),
+                relevance=round(p.relevance, 4),
+                title=p.chunk.title,
+                url=p.chunk.link or p.chunk.url,
+                section=p.chunk.section,
+                chunk_id=p.chunk.id,
+                text=p.chunk.text,
+                dense_rank=p.dense_rank,
+                lexical_rank=p.lexical_rank,
+            )
+            for rank, p in enumerate(retrieval.passages, start=1)
+        ]
+
+    def _refusal(
+        self,
+        question: str,
+        reason: str,
+        started: float,
+        *,
+        passages: list[RetrievedPassage] | None = None,
+        query: str = "",
+        dropped: Sequence = (),
+    ) -> Answer:
+        return Answer(
+            question=question,
+            text=prompts.refusal(reason),
+            refused=True,
+            reason=reason,
+            dropped=list(dropped),
+            passages=passages or [],
+            search_query=query,
+            composer=self.composer.name,
+            seconds=time.perf_counter() - started,
+        )
+
+
+__all__ = ["Answer", "AnswerSentence", "Assistant", "Draft", "Final", "Partial", "Turn"]

@@ -60,6 +60,7 @@ class RetrievedPassage:
     text: str
     dense_rank: int | None = None
     lexical_rank: int | None = None
+    source_url: str = ""
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ _SALUTATION = re.compile(
     re.IGNORECASE,
 )
 _SIGNATURE = re.compile(
-    r"(?:\n|(?<=[.!?])\s)\s*(kind regards|best regards|regards|best wishes|thanks|thank you|many thanks|sincerely|yours)\b.*$",
+    r"(?:\n|(?<=[.!?])\s)\s*"
+    r"(kind regards|best regards|regards|best wishes|thanks|thank you|many thanks|sincerely|yours)\b.*$",
     re.IGNORECASE | re.DOTALL,
 )
 

@@ -31,13 +31,16 @@ _INSTRUCTION_PATTERNS = [
 _INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-# Stems of words that mark a question as being about migration, asylum, borders or residence.
-_TOPIC_WORDS = """migrat immigr emigr asylum refuge protect border schengen visa resid permit citizen nation
-    frontex eurodac deport return readmiss smuggl traffick famili reunif integr worker job employ student
-    research seasonal blue talent passport travel etia ees entri exit pact solidar relocat resettl recept detent
-    screen crisi applic applicant stay undocu irregular illeg non-eu third-countri third countri member state
-    union eu european commiss council parliament regul direct law legal right ukrain displac tempor safe
-    unaccompani child minor languag cours fund amif statist strategi portal consul embassi""".split()
+# Words of the migration and asylum field (stemmed like the question before comparing).
+_TOPIC_WORDS = """migration migrant migrants immigration immigrant emigration asylum refugee refugees protection border
+    borders schengen visa visas residence resident permit permits citizen citizenship nationality national frontex
+    eurodac deportation deported return returns readmission smuggling smuggler trafficking family families
+    reunification integration worker workers job employment student students researcher seasonal blue talent
+    passport travel traveller etias ees entry exit pact solidarity relocation resettlement reception detention
+    screening crisis application applicant stay undocumented irregular illegal non-eu third-country member state
+    union eu european commission council parliament regulation directive law legal rights ukraine displaced
+    temporary safe unaccompanied child children minor language course fund amif statistics strategy portal consulate
+    embassy""".split()
 _TOPIC_STEMS = frozenset(terms(" ".join(_TOPIC_WORDS)))
 
 

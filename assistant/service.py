@@ -32,7 +32,7 @@ from assistant.errors import ComposerError, ConfigError
 from assistant.retrieve import Filters, Retrieval, Retriever
 from assistant.scope import clean_question, on_topic, tries_to_instruct
 from assistant.sentences import SentenceBank
-from assistant.verify import Checker, Verifier, parse_citations, render
+from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from vectorstore.settings import Settings
 from vectorstore.store import Store
 
@@ -187,6 +187,10 @@ class Assistant:
         buffer = ""
         done = 0
         for piece in composer.stream(query, retrieval, sentences):
+            if isinstance(piece, Cited):
+                if checker.add([piece]):
+                    yield Partial(render(checker.kept))
+                continue
             buffer += piece
             parsed = parse_citations(buffer.replace(NOT_IN_SOURCES, ""))
             complete = parsed[done : max(done, len(parsed) - 1)]
@@ -214,6 +218,7 @@ class Assistant:
                 text=p.chunk.text,
                 dense_rank=p.dense_rank,
                 lexical_rank=p.lexical_rank,
+                source_url=p.chunk.source_url,
             )
             for rank, p in enumerate(retrieval.passages, start=1)
         ]

@@ -29,9 +29,12 @@ def doc_id_for(url: str) -> str:
     return hashlib.sha1(url.encode()).hexdigest()[:16]
 
 
-def chunk_id_for(doc_id: str, heading_path: str, text: str) -> str:
-    """A chunk's id is a hash of where it stands and what it says: same text, same id, no new embedding."""
-    return hashlib.sha1(f"{doc_id}\0{heading_path}\0{text}".encode()).hexdigest()[:24]
+def chunk_id_for(doc_id: str, heading_path: str, text: str, sentence_ends: str = "") -> str:
+    """A chunk's id is a hash of where it stands and what it says: same text, same id, no new embedding.
+
+    The sentence boundaries count too: their vectors are stored under the chunk's id.
+    """
+    return hashlib.sha1(f"{doc_id}\0{heading_path}\0{text}\0{sentence_ends}".encode()).hexdigest()[:24]
 
 
 def sections(page: Page) -> list[_Section]:
@@ -108,11 +111,11 @@ def chunk(
             sentences.extend(_split_long(sentence, budget, count_tokens) if size > budget else [sentence])
         for group in pack(sentences, count_tokens(sentences), budget):
             text = " ".join(group)
-            units = answer_units(group)
+            ends = unit_ends(text, answer_units(group))
             link = f"{page.url.split('#')[0]}#{section.anchor}" if section.anchor else page.url
             out.append(
                 Chunk(
-                    id=chunk_id_for(doc_id, heading_path, text),
+                    id=chunk_id_for(doc_id, heading_path, text, ends),
                     doc_id=doc_id,
                     text=text,
                     title=page.title,
@@ -130,7 +133,7 @@ def chunk(
                     language=page.language,
                     position=len(out),
                     doc_hash=doc_hash,
-                    sentence_ends=unit_ends(text, units),
+                    sentence_ends=ends,
                 )
             )
     return out

@@ -59,19 +59,29 @@ class Deduplicator:
     """Remembers the sentences of a page so that a repeated paragraph or sentence is dropped the second time."""
 
     MIN_WORDS = 6  # short sentences ("Not applicable.") may legitimately repeat
+    GLUED_WORDS = 10  # most words a heading glued in front of a sentence adds
 
     def __init__(self) -> None:
-        self._seen: list[str] = []
+        self._seen: set[str] = set()
+        self._glued: list[str] = []
 
     def fresh(self, sentences: Iterable[str]) -> list[str]:
-        """The sentences not seen before on this page, whole or inside a longer one (short ones always pass)."""
+        """The sentences not seen before on this page (short ones always pass).
+
+        A repeat counts when the whole sentence was seen, or when it was seen with a few words glued in front
+        (extraction often glues a heading to the first sentence). A sentence that merely occurs inside a longer
+        one, such as a list item naming an act that an earlier sentence also names, is kept.
+        """
         out = []
         for sentence in sentences:
             key = sentence_key(sentence)
-            if len(key.split()) >= self.MIN_WORDS:
-                # Extraction often glues a heading to the first sentence, so the repeat may sit inside it.
-                if any(key in seen for seen in self._seen):
+            size = len(key.split())
+            if size >= self.MIN_WORDS:
+                if key in self._seen or any(
+                    seen.endswith(" " + key) and len(seen.split()) - size <= self.GLUED_WORDS for seen in self._glued
+                ):
                     continue
-                self._seen.append(key)
+                self._seen.add(key)
+                self._glued.append(key)
             out.append(sentence)
         return out

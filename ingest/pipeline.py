@@ -25,6 +25,8 @@ from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
 
+# Bump when parsing, sentence splitting or chunking change, so that unchanged pages are cut again.
+CHUNKING_VERSION = 2
 EMBED_BATCH_CHUNKS = 256  # pages are embedded together until this many new chunks wait
 
 
@@ -83,9 +85,11 @@ class _Pending:
     last_modified: str = ""
 
 
-def content_hash(page: Page) -> str:
-    """A hash of everything about a page that ends up in the store: text, structure and metadata."""
+def content_hash(page: Page, *, chunk_tokens: int = 0) -> str:
+    """A hash of everything about a page that ends up in the store: text, structure, metadata, and how it is cut."""
     payload = {
+        "version": CHUNKING_VERSION,
+        "chunk_tokens": chunk_tokens,
         "url": page.url,
         "title": page.title,
         "updated": page.updated,
@@ -175,7 +179,7 @@ class Ingestor:
         else:
             raw = read_file(item, self.settings.max_page_bytes)
         page = to_page(raw, location=item.location, url=default_url(item), content_type=content_type)
-        digest = content_hash(page)
+        digest = content_hash(page, chunk_tokens=self.settings.chunk_tokens)
         if previous is not None and previous.content_hash == digest:
             if (etag, last_modified) != (previous.etag, previous.last_modified) and item.is_url:
                 # Same content under new validators: remember them, or the next run downloads the page again.

@@ -25,8 +25,10 @@ def split_sentences(text: str) -> list[str]:
         for match in _SENTENCE_END.finditer(line):
             before = line[start : match.start()]
             last = before.rsplit(" ", 1)[-1].lower().rstrip(".!?\"'”’)]")
-            if last in ABBREVIATIONS or re.fullmatch(r"[a-z]", last) or re.fullmatch(r"\(?\d+\)?|[ivxlc]+", last):
-                continue  # "Art. 5", "p. 3", "e.g. X", a numbered point "1. The ..." or "(iv). X"
+            if last in ABBREVIATIONS or re.fullmatch(r"[a-z]", last):
+                continue  # "Art. 5", "p. 3", "e.g. X"
+            if re.fullmatch(r"\(?(\d+|[ivxlc]+)\)?\.?", before.strip().lower()):
+                continue  # the label of a numbered point: "1. The ..." or "(iv). X"
             sentences.append(line[start : match.start()].strip())
             start = match.end()
         tail = line[start:].strip()

@@ -1,7 +1,8 @@
 """Answer composers: each turns a question and its retrieved passages into text with ``[n]`` markers.
 
-``[n]`` refers to the n-th passage given. Whatever a composer writes is verified afterwards (``assistant.verify``);
-a composer only proposes.
+``[n]`` refers to the n-th passage given. A composer yields text as it comes (a language model's tokens), or whole
+``Cited`` sentences when it knows their sources exactly (the extractive composer). Whatever it yields is verified
+afterwards (``assistant.verify``); a composer only proposes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Protocol
 
 from assistant.retrieve import Retrieval
 from assistant.sentences import ChunkSentences
+from assistant.verify import Cited
 
 
 class Composer(Protocol):
@@ -18,7 +20,9 @@ class Composer(Protocol):
 
     name: str
 
-    def stream(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> Iterator[str]: ...
+    def stream(
+        self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]
+    ) -> Iterator[str | Cited]: ...
 
 
 NOT_IN_SOURCES = "NOT_IN_SOURCES"  # what a composer yields (alone) when the passages do not answer

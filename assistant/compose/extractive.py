@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from assistant.compose import NOT_IN_SOURCES
 from assistant.retrieve import Retrieval
 from assistant.sentences import ChunkSentences
+from assistant.verify import Cited
 from vectorstore.text import terms
 
 ANSWER_FLOOR = 0.35  # least cosine similarity between the question and the best sentence
@@ -53,17 +54,25 @@ class Candidate:
     similarity: float
 
 
+@dataclass
 class ExtractiveComposer:
     """Quotes the best-matching sentences of the passages, each with its ``[n]``."""
 
-    name = "extractive"
+    name: str = "extractive"
+    floor: float = ANSWER_FLOOR
+    margin: float = MARGIN
+    max_sentences: int = MAX_SENTENCES
+    max_sentences_list: int = MAX_SENTENCES_LIST
+    max_words: int = MAX_WORDS
+    weights: tuple[float, float, float] = WEIGHTS
+    figure_bonus: float = 0.05
 
     def candidates(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
         """Every sentence of the passages, scored against the question, best first."""
         wanted = set(terms(question))
         figure = bool(_FIGURE_QUESTION.search(question))
         out: list[Candidate] = []
-        w_sim, w_words, w_passage = WEIGHTS
+        w_sim, w_words, w_passage = self.weights
         for index, passage in enumerate(retrieval.passages):
             entry = sentences.get(passage.chunk.id)
             if entry is None or not entry.sentences:
@@ -74,21 +83,21 @@ class ExtractiveComposer:
                 share = len(wanted & (set(terms(text)) | heading_terms)) / len(wanted) if wanted else 0.0
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
                 if figure and _DIGIT.search(text):
-                    score += 0.05
+                    score += self.figure_bonus
                 out.append(Candidate(index, position, text, score, float(similarity)))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
     def select(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
         """The sentences of the answer in the order they are given; empty when none is close enough."""
         ranked = self.candidates(question, retrieval, sentences)
-        if not ranked or ranked[0].similarity < ANSWER_FLOOR:
+        if not ranked or ranked[0].similarity < self.floor:
             return []
-        limit = MAX_SENTENCES_LIST if _LIST_QUESTION.search(question) else MAX_SENTENCES
+        limit = self.max_sentences_list if _LIST_QUESTION.search(question) else self.max_sentences
         best = ranked[0].score
         chosen: list[Candidate] = []
         words = 0
         for cand in ranked:
-            if len(chosen) >= limit or cand.score < best - MARGIN or cand.similarity < ANSWER_FLOOR:
+            if len(chosen) >= limit or cand.score < best - self.margin or cand.similarity < self.floor:
                 break
             vector = sentences[retrieval.passages[cand.passage].chunk.id].vectors[cand.position]
             if any(
@@ -103,7 +112,7 @@ class ExtractiveComposer:
                 if not any((c.passage, c.position) == (before.passage, before.position) for c in chosen):
                     group.insert(0, before)
             size = sum(len(c.text.split()) for c in group)
-            if chosen and words + size > MAX_WORDS:
+            if chosen and words + size > self.max_words:
                 continue
             chosen.extend(group)
             words += size
@@ -112,13 +121,13 @@ class ExtractiveComposer:
             first_seen.setdefault(c.passage, len(first_seen))
         return sorted(chosen, key=lambda c: (first_seen[c.passage], c.position))
 
-    def stream(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> Iterator[str]:
+    def stream(
+        self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]
+    ) -> Iterator[str | Cited]:
         """The answer, one cited sentence at a time."""
         chosen = self.select(question, retrieval, sentences)
         if not chosen:
             yield NOT_IN_SOURCES
             return
-        for i, cand in enumerate(chosen):
-            # A bracketed number inside a quoted sentence would read as a citation marker.
-            text = re.sub(r"\[(\d+)\]", r"(\1)", cand.text)
-            yield f"{' ' if i else ''}{text} [{cand.passage + 1}]"
+        for cand in chosen:
+            yield Cited(cand.text, (cand.passage + 1,))

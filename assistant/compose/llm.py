@@ -98,6 +98,8 @@ class LLMComposer:
     """Asks a chat model for a cited answer, streaming its reply."""
 
     def __init__(self, settings: Settings, *, model: Any = None) -> None:
+        if model is None and settings.composer in ("openai", "ollama") and not settings.llm_model:
+            raise ConfigError(f"the {settings.composer} composer needs a model name: set EUMA_LLM_MODEL or --llm-model")
         self.settings = settings
         self.name = settings.composer
         self._model = model

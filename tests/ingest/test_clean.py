@@ -50,6 +50,16 @@ def test_repeated_sentences_are_dropped_even_inside_longer_ones() -> None:
     assert again == ["Short one."]
 
 
+def test_a_sentence_inside_a_longer_one_is_not_a_repeat() -> None:
+    dedup = Deduplicator()
+    dedup.fresh(["The Single Permit Directive (EU) 2024/1233 sets one procedure for work and residence, and more."])
+    item = ["the Single Permit Directive (EU) 2024/1233;"]
+    assert dedup.fresh(item) == item
+    opening = "A designation can leave out parts of a country or groups of its people"
+    dedup.fresh([f"{opening}, and it is reviewed every year by the Commission with the agencies concerned."])
+    assert dedup.fresh([f"{opening}."]) == [f"{opening}."]
+
+
 @pytest.mark.skipif(not SEED.exists(), reason="shared seed text not present")
 def test_seed_text_comes_out_separated_and_without_repeats() -> None:
     from ingest.parse_text import parse_text

@@ -1,4 +1,5 @@
-"""``python -m assistant ask "QUESTION"``: answer a question from the ingested sources, with verified citations."""
+"""``python -m assistant ask "QUESTION"`` answers from the ingested sources with verified citations;
+``python -m assistant eval QA_FILE`` runs a QA set and reports the figures."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 from pathlib import Path
 
 from assistant.conversation import Turn
+from assistant.evaluation import command as eval_command
 from assistant.retrieve import Filters
 from vectorstore.errors import EumaError
 from vectorstore.settings import add_arguments, from_args
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--source", action="append", default=[], help="only pages summarising this official address")
     ask.add_argument("--verbose", action="store_true", help="log what happens")
     add_arguments(ask, STORE_FLAGS + ANSWER_FLAGS + ("draft_tone", "draft_signoff"))
+    eval_command.add_parser(commands)
     return parser
 
 
@@ -94,6 +97,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command; one clear line and exit code 2 on bad input, configuration or store errors."""
     args = build_parser().parse_args(argv)
     _quiet_logs(getattr(args, "verbose", False))
+    if args.command == "eval":
+        return eval_command.run(args)
     try:
         return ask(args)
     except EumaError as exc:

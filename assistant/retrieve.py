@@ -17,10 +17,11 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigError
+from assistant.spelling import repair
 from vectorstore.records import Chunk
 from vectorstore.settings import Settings
 from vectorstore.store import Store
-from vectorstore.text import normalize
+from vectorstore.text import normalize, terms
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class Passage:
     chunk: Chunk
     score: float
     relevance: float
+    coverage: float = 0.0  # share of the question's words (weighted by rarity) the passage holds
     dense_rank: int | None = None
     lexical_rank: int | None = None
     rerank_score: float | None = None
@@ -59,11 +61,24 @@ class Retrieval:
     query: str
     vector: np.ndarray
     passages: list[Passage] = field(default_factory=list)
+    term_weights: dict[str, float] = field(default_factory=dict)  # the query's stemmed words by rarity (idf)
+
+    repairs: dict[str, str] = field(default_factory=dict)  # misspelt word -> known term searched instead
 
     @property
     def best_relevance(self) -> float:
         """The highest cosine similarity among the passages (0 when none)."""
         return max((p.relevance for p in self.passages), default=0.0)
+
+    @property
+    def best_match(self) -> float:
+        """How well the best passage matches: the mean of its cosine similarity and its word coverage (0-1)."""
+        return max((match_score(p) for p in self.passages), default=0.0)
+
+
+def match_score(passage: Passage) -> float:
+    """A passage's match with the question, compared with the relevance floor."""
+    return (passage.relevance + passage.coverage) / 2
 
 
 def diversify(ranked: Sequence[str], page_of: dict[str, str], *, k: int, max_per_page: int) -> list[str]:
@@ -130,6 +145,15 @@ class Retriever:
         self.store = store
         self.settings = settings or store.settings
         self.reranker = Reranker(self.settings.reranker) if self.settings.reranker else None
+        self._known_words: frozenset[str] | None = None
+
+    @property
+    def known_words(self) -> frozenset[str]:
+        """Correctly spelt words that typo repair leaves alone: the embedding model's whole-word vocabulary."""
+        if self._known_words is None:
+            known = getattr(self.store.embedder, "known_words", None)
+            self._known_words = known() if known is not None else frozenset()
+        return self._known_words
 
     def _where(self, filters: Filters | None) -> tuple[dict[str, Any] | None, list[str] | None]:
         if not filters:
@@ -145,16 +169,19 @@ class Retriever:
         """The ``k`` best passages for ``query`` (normalised first), fused, diversified and optionally reranked."""
         k = k or self.settings.top_k
         query = normalize(query)
-        vector = self.store.embedder.embed([query])[0] if vector is None else vector
-        result = Retrieval(query=query, vector=vector)
         if not query or self.store.count() == 0:
-            return result
+            return Retrieval(query=query, vector=self.store.embedder.embed([query or " "])[0])
+        lexical_index = self.store.lexical
+        query, repairs = repair(query, lexical_index.vocabulary(), self.known_words)
+        vector = self.store.embedder.embed([query])[0] if vector is None or repairs else vector
+        weights = lexical_index.term_weights(set(terms(query)))
+        result = Retrieval(query=query, vector=vector, term_weights=weights, repairs=repairs)
         where, doc_ids = self._where(filters)
         if doc_ids == []:
             return result
         depth = self.settings.candidates
         dense = self.store.dense_search(vector, k=depth, where=where)
-        lexical = self.store.lexical.search(query, limit=depth, doc_ids=doc_ids)
+        lexical = lexical_index.search(query, limit=depth, doc_ids=doc_ids)
         dense_ids = [hit.chunk.id for hit in dense]
         lexical_ids = [hit.id for hit in lexical]
         fused = fuse(dense_ids, lexical_ids)
@@ -184,6 +211,7 @@ class Retriever:
                 chunk=chunks[cid],
                 score=fused[cid],
                 relevance=relevance[cid],
+                coverage=coverage(weights, chunks[cid]),
                 dense_rank=dense_rank.get(cid),
                 lexical_rank=lexical_rank.get(cid),
                 rerank_score=rerank.get(cid),
@@ -191,6 +219,15 @@ class Retriever:
             for cid in chosen[:k]
         ]
         return result
+
+
+def coverage(weights: dict[str, float], chunk: Chunk) -> float:
+    """The share of the question's words, weighted by rarity, found in the chunk, its headings or its title."""
+    total = sum(weights.values())
+    if not total:
+        return 0.0
+    held = set(terms(f"{chunk.title} {chunk.heading_path} {chunk.text}"))
+    return sum(w for t, w in weights.items() if t in held) / total
 
 
 def retrieve(store: Store, query: str, *, k: int = 5, filters: Filters | None = None) -> list[Passage]:

@@ -7,6 +7,7 @@ Whether a question is about EU migration and asylum policy at all is decided by 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 
 from assistant.errors import QuestionError
 from vectorstore.text import normalize, terms
@@ -27,6 +28,12 @@ _INSTRUCTION_PATTERNS = [
     r"\b(respond|answer|reply|write)\b[^.?!]{0,30}\b(without|ignoring)\b[^.?!]{0,20}\b(sources|citations|rules|"
     r"restrictions)\b",
     r"</?(system|assistant|user|instructions?)>|\[/?(inst|system)\]|<\|im_start\|>",
+    r"\b(stop|quit|cease|no longer)\s+(following|obeying|applying)\b",
+    r"\b(note|message|instructions?|command)\s+(to|for)\s+(the\s+)?(ai|assistant|model|bot|chatbot|llm)\b",
+    r"\b(insult|swear at|mock)\s+(the\s+)?(user|reader|me)\b",
+    r"\b(reply|respond|answer)\s+only\s+with\b",
+    r"\byour\s+(own\s+)?(instructions|system prompt|prompt|guidelines|configuration|hidden rules)\b",
+    r"\b(translate|summari[sz]e|rewrite|encode)\b[^.?!]{0,20}\b(the|your)\s+(instructions|prompt|rules)\b",
 ]
 _INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -66,3 +73,104 @@ def tries_to_instruct(question: str) -> bool:
 def on_topic(question: str) -> bool:
     """Whether the question uses any word of the migration and asylum field (only to word a refusal)."""
     return bool(set(terms(question)) & _TOPIC_STEMS)
+
+
+# Countries and their adjectives: a question about one asks for something the sources must name.
+_PLACES = {
+    "austria": "austria austrian",
+    "belgium": "belgium belgian",
+    "bulgaria": "bulgaria bulgarian",
+    "croatia": "croatia croatian",
+    "cyprus": "cyprus cypriot",
+    "czechia": "czechia czech",
+    "denmark": "denmark danish",
+    "estonia": "estonia estonian",
+    "finland": "finland finnish",
+    "france": "france french",
+    "germany": "germany german",
+    "greece": "greece greek",
+    "hungary": "hungary hungarian",
+    "ireland": "ireland irish",
+    "italy": "italy italian",
+    "latvia": "latvia latvian",
+    "lithuania": "lithuania lithuanian",
+    "luxembourg": "luxembourg",
+    "malta": "malta maltese",
+    "netherlands": "netherlands dutch holland",
+    "poland": "poland polish",
+    "portugal": "portugal portuguese",
+    "romania": "romania romanian",
+    "slovakia": "slovakia slovak",
+    "slovenia": "slovenia slovenian",
+    "spain": "spain spanish",
+    "sweden": "sweden swedish",
+    "norway": "norway norwegian",
+    "switzerland": "switzerland swiss",
+    "iceland": "iceland icelandic",
+    "liechtenstein": "liechtenstein",
+    "united kingdom": "uk britain british england english",
+    "united states": "us usa america american",
+    "canada": "canada canadian",
+    "australia": "australia australian",
+    "turkey": "turkey turkish türkiye",
+    "morocco": "morocco moroccan",
+    "tunisia": "tunisia tunisian",
+    "egypt": "egypt egyptian",
+    "libya": "libya libyan",
+    "syria": "syria syrian",
+    "afghanistan": "afghanistan afghan",
+    "india": "india indian",
+    "china": "china chinese",
+    "nigeria": "nigeria nigerian",
+    "colombia": "colombia colombian",
+}
+_PLACE_WORDS = {word: place for place, words in _PLACES.items() for word in words.split()}
+_CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-zà-ÿ]+|[A-Z]{2,})\b")
+
+
+_MONTHS = frozenset("january february march april may june july august september october november december".split())
+_FIGURE_QUESTION = re.compile(
+    r"\b(how (much|many|long)|minimum|maximum|exact|fees?|costs?|charges?|income|salary|threshold|level|"
+    r"rate|deadline|when|what date)\b",
+    re.IGNORECASE,
+)
+_YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
+# Asking how one person's case will end: no source answers that, and guessing would be advice.
+_OUTCOME = re.compile(
+    r"\b(will|would)\s+(my|his|her|their|our)\b[^.?!]{0,60}\b(be\s+)?(succeed|successful|accepted|approved|"
+    r"granted|rejected|refused|win|won|lose)\b|\bwhat are (my|his|her|their|our) chances\b",
+    re.IGNORECASE,
+)
+
+
+def uncovered_specifics(question: str, passages: str, vocabulary: Collection[str]) -> list[str]:
+    """What the question asks for that the sources cannot answer: the outcome of one person's case, years the
+    passages do not mention, and, in a question asking for a figure or a date, countries the passages do not
+    mention or names the store has never seen.
+
+    Passages about the EU rule in general do not answer "the fee in Austria", "the figures for 2019" or "Ahmed's
+    appeal", however close they are otherwise; the assistant then says it could not find it.
+    """
+    text = normalize(passages).lower()
+    missing: list[str] = []
+    figure = bool(_FIGURE_QUESTION.search(question))
+    if figure:
+        for word in re.findall(r"[A-Za-zÀ-ÿ]+", question):
+            place = _PLACE_WORDS.get(word.lower())
+            if place is None or (word.lower() == "us" and word != "US"):
+                continue
+            if not any(re.search(rf"\b{re.escape(w)}\b", text) for w in (place, *_PLACES[place].split())):
+                missing.append(word)
+    if _OUTCOME.search(question):
+        missing.append("the outcome of an individual case")
+    for match in _CAPITALISED.finditer(question) if figure else ():
+        word = match.group(1)
+        stems = terms(word)
+        if word.lower() in _PLACE_WORDS or word.lower() in _MONTHS or not stems:
+            continue
+        if not all(stem in vocabulary for stem in stems):
+            missing.append(word)
+    for year in _YEAR.findall(question):
+        if year not in text:
+            missing.append(year)
+    return list(dict.fromkeys(missing))

@@ -46,7 +46,7 @@ class SentenceBank:
             stored = self.store.sentence_vectors(missing)
             absent = [c for c in missing if c.id not in stored]
             if absent:
-                texts = [s for c in absent for s in c.sentences]
+                texts = [c.sentence_in_context(s) for c in absent for s in c.sentences]
                 rows = self.store.embedder.embed(texts)
                 offset = 0
                 for c in absent:

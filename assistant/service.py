@@ -8,6 +8,7 @@ channels. A language model that fails (unreachable, too slow, nonsense) gives wa
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -30,13 +31,15 @@ from assistant.conversation import Turn, bounded, is_follow_up, search_query
 from assistant.draft import GREETINGS, Draft, make_draft, question_of
 from assistant.errors import ComposerError, ConfigError
 from assistant.retrieve import Filters, Retrieval, Retriever
-from assistant.scope import clean_question, on_topic, tries_to_instruct
+from assistant.scope import clean_question, on_topic, tries_to_instruct, uncovered_specifics
 from assistant.sentences import SentenceBank
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
+
+_UNCLOSED_MARKER = re.compile(r"\[[\d\s,;]*$")
 
 
 @dataclass(frozen=True)
@@ -107,9 +110,15 @@ class Assistant:
         query = self.search_query(question, bounded(history, self.settings.history_turns))
         retrieval = self.retriever.retrieve(query, filters=filters)
         passages = self._reported(retrieval)
-        if retrieval.best_relevance < self.settings.relevance_floor:
+        if retrieval.best_match < self.settings.relevance_floor:
             reason = NO_MATCH if on_topic(query) else OUT_OF_SCOPE
             yield Final(self._refusal(question, reason, started, passages=passages, query=query))
+            return
+        seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
+        missing = uncovered_specifics(question, seen, self.store.lexical.vocabulary())
+        if missing:
+            log.info("not in the passages: %s", ", ".join(missing))
+            yield Final(self._refusal(question, NO_MATCH, started, passages=passages, query=query))
             return
         sentences = self.bank.get([p.chunk for p in retrieval.passages])
         checker = Checker(retrieval.passages, sentences, self.verifier)
@@ -117,14 +126,26 @@ class Assistant:
         try:
             yield from self._verified(self.composer, query, retrieval, sentences, checker)
         except ComposerError as exc:
-            log.warning("%s; answering with the extractive composer instead", exc)
-            composer_name = f"extractive (fallback: {exc})"
-            if not checker.kept:
+            if checker.kept:
+                # The model broke off after some verified sentences: keep them, say so.
+                log.warning("%s; keeping the %d sentences verified before", exc, len(checker.kept))
+                composer_name = f"{self.composer.name} (cut short: {exc})"
+            else:
+                log.warning("%s; answering with the extractive composer instead", exc)
+                composer_name = f"extractive (fallback: {exc})"
                 yield from self._verified(self.fallback, query, retrieval, sentences, checker)
         if not checker.kept:
             reason = UNVERIFIED if checker.dropped else NO_MATCH
             yield Final(
-                self._refusal(question, reason, started, passages=passages, query=query, dropped=checker.dropped)
+                self._refusal(
+                    question,
+                    reason,
+                    started,
+                    passages=passages,
+                    query=query,
+                    dropped=checker.dropped,
+                    composer=composer_name,
+                )
             )
             return
         yield Final(
@@ -192,7 +213,8 @@ class Assistant:
                     yield Partial(render(checker.kept))
                 continue
             buffer += piece
-            parsed = parse_citations(buffer.replace(NOT_IN_SOURCES, ""))
+            # A marker still arriving ("... 2026. [1") must not leave its sentence looking uncited.
+            parsed = parse_citations(_UNCLOSED_MARKER.sub("", buffer.replace(NOT_IN_SOURCES, "")))
             complete = parsed[done : max(done, len(parsed) - 1)]
             if complete:
                 done += len(complete)
@@ -232,6 +254,7 @@ class Assistant:
         passages: list[RetrievedPassage] | None = None,
         query: str = "",
         dropped: Sequence = (),
+        composer: str = "",
     ) -> Answer:
         return Answer(
             question=question,
@@ -241,7 +264,7 @@ class Assistant:
             dropped=list(dropped),
             passages=passages or [],
             search_query=query,
-            composer=self.composer.name,
+            composer=composer or self.composer.name,
             seconds=time.perf_counter() - started,
         )
 

@@ -231,7 +231,7 @@ def citation(n: int, passage: Passage) -> Citation:
         url=chunk.link or chunk.url,
         section=chunk.section,
         snippet=snippet,
-        last_updated=chunk.updated,
+        last_updated=chunk.updated or chunk.checked,
         source_url=chunk.source_url,
         source_title=chunk.source_title,
         chunk_id=chunk.id,

@@ -12,6 +12,8 @@ from ingest.model import Block, Page
 from vectorstore.records import Chunk
 from vectorstore.sentences import answer_units, unit_ends
 
+# Bump when parsing, sentence splitting, chunking or what is embedded change: every chunk is then made anew.
+CHUNKING_VERSION = 3
 PATH_SEPARATOR = " > "
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the model to every text
 
@@ -32,9 +34,11 @@ def doc_id_for(url: str) -> str:
 def chunk_id_for(doc_id: str, heading_path: str, text: str, sentence_ends: str = "") -> str:
     """A chunk's id is a hash of where it stands and what it says: same text, same id, no new embedding.
 
-    The sentence boundaries count too: their vectors are stored under the chunk's id.
+    The sentence boundaries count too, and the version of how chunks and their sentence vectors are made: the
+    vectors are stored under the chunk's id.
     """
-    return hashlib.sha1(f"{doc_id}\0{heading_path}\0{text}\0{sentence_ends}".encode()).hexdigest()[:24]
+    key = f"{CHUNKING_VERSION}\0{doc_id}\0{heading_path}\0{text}\0{sentence_ends}"
+    return hashlib.sha1(key.encode()).hexdigest()[:24]
 
 
 def sections(page: Page) -> list[_Section]:

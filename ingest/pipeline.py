@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
-from ingest.chunk import chunk
+from ingest.chunk import CHUNKING_VERSION, chunk
 from ingest.errors import SourceError
 from ingest.fetch import Fetcher
 from ingest.model import Page
@@ -25,8 +25,6 @@ from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
 
-# Bump when parsing, sentence splitting or chunking change, so that unchanged pages are cut again.
-CHUNKING_VERSION = 2
 EMBED_BATCH_CHUNKS = 256  # pages are embedded together until this many new chunks wait
 
 
@@ -211,7 +209,7 @@ class Ingestor:
             # Chunks and their answer sentences are encoded in one call: the model batches them by length.
             texts = [c.embed_text for c in new]
             sentences = [c.sentences for c in new]
-            flat = [s for group in sentences for s in group]
+            flat = [c.sentence_in_context(s) for c, group in zip(new, sentences, strict=True) for s in group]
             encoded = self.store.embedder.embed(texts + flat)
             vectors, sentence_rows = encoded[: len(texts)], encoded[len(texts) :]
             summary.tokens_embedded += sum(

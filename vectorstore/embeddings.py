@@ -142,6 +142,11 @@ class SentenceTransformerEmbedder:
             )
         return np.asarray(vectors, dtype=np.float32)
 
+    def known_words(self) -> frozenset[str]:
+        """The whole words of the model's vocabulary (lower case), a dictionary for telling typos from words."""
+        vocab = getattr(self._load().tokenizer, "vocab", {}) or {}
+        return frozenset(w for w in vocab if w.isalpha() and not w.startswith("##"))
+
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         """Word pieces per text, without the two special tokens the model adds."""
         tokenizer = self._load().tokenizer
@@ -183,6 +188,10 @@ class HashEmbedder:
             else:
                 out[row] /= norm
         return out
+
+    def known_words(self) -> frozenset[str]:
+        """No dictionary: every word may be a typo."""
+        return frozenset()
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:
         return [len(_TOKEN.findall(text)) for text in texts]

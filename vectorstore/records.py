@@ -62,6 +62,10 @@ class Chunk:
                 return units
         return answer_units(split_sentences(self.text))
 
+    def sentence_in_context(self, sentence: str) -> str:
+        """What is embedded for one of the chunk's sentences: its section's name gives it a topic."""
+        return f"{self.section or self.title}: {sentence}"
+
     @property
     def embed_text(self) -> str:
         """What is embedded and indexed: the heading path gives a short passage its context."""

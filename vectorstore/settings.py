@@ -102,9 +102,9 @@ class Settings:
         2, "Most passages from one page among the top_k, so one page does not crowd out the rest.", None
     )
     relevance_floor: float = _setting(
-        0.30,
-        "Below this match score (0-1, see docs/architecture.md) the assistant does not answer; calibrated on the "
-        "evaluation set.",
+        0.26,
+        "Below this match score (0-1: the mean of the best passage's cosine similarity and its share of the "
+        "question's words) the assistant does not answer; calibrated on the evaluation set (docs/evaluation.md).",
         "--relevance-floor",
     )
     support_threshold: float = _setting(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from functools import cache
 
@@ -22,6 +23,10 @@ STOPWORDS = frozenset(
     such other only own same just then once here more most some each both few nor""".split()
 )
 
+# Distinct word forms remembered with their terms. A corpus has tens of thousands; past the bound the memory is
+# simply emptied, which costs a few re-stemmings and keeps a long-running process from growing without end.
+TERM_CACHE_SIZE = 200_000
+
 
 def normalize(text: str) -> str:
     """Unicode NFKC, one kind of quote and dash, single spaces."""
@@ -39,8 +44,33 @@ def _stemmer() -> snowballstemmer.stemmer:
     return snowballstemmer.stemmer("english")
 
 
+# A Snowball stemmer keeps the word it works on in itself, so two threads must not stem at once.
+_stem_lock = threading.Lock()
+
+
+class _TermCache(dict[str, str]):
+    """Word as the word pattern finds it in normalised text -> its index term ('' for a stop word)."""
+
+    def __missing__(self, word: str) -> str:
+        folded = _strip_accents(word).lower().replace("'", "").replace("’", "")
+        if not folded or folded in STOPWORDS:
+            term = ""
+        else:
+            with _stem_lock:
+                term = _stemmer().stemWord(folded)
+        if len(self) >= TERM_CACHE_SIZE:
+            self.clear()
+        self[word] = term
+        return term
+
+
+_term_cache = _TermCache()
+
+
 def terms(text: str) -> list[str]:
     """Lexical index terms: lower-cased, accents removed, stop words dropped, Snowball-stemmed."""
-    words = [_strip_accents(w).lower().replace("'", "").replace("’", "") for w in _WORD.findall(normalize(text))]
-    words = [w for w in words if w and w not in STOPWORDS]
-    return list(_stemmer().stemWords(words))
+    # Only the words matter here, so the spacing clean-up of normalize() is skipped; ASCII text is its own NFKC
+    # form and holds none of the quotes and dashes to unify.
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
+    return list(filter(None, map(_term_cache.__getitem__, _WORD.findall(text))))

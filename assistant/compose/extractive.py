@@ -21,13 +21,13 @@ from assistant.sentences import ChunkSentences
 from assistant.verify import Cited
 from vectorstore.text import terms
 
-ANSWER_FLOOR = 0.35  # least cosine similarity between the question and the best sentence
-MARGIN = 0.10  # a further sentence joins when its score is within this of the best one
-MAX_SENTENCES = 3
-MAX_SENTENCES_LIST = 4
-MAX_WORDS = 120
+ANSWER_FLOOR = 0.20  # least cosine similarity between the question and the best sentence
+MARGIN = 0.12  # a further sentence joins when its score is within this of the best one
+MAX_SENTENCES = 4
+MAX_SENTENCES_LIST = 5
+MAX_WORDS = 130
 DUPLICATE_COSINE = 0.9
-WEIGHTS = (0.55, 0.25, 0.20)  # sentence similarity, word share, passage similarity
+WEIGHTS = (0.40, 0.40, 0.20)  # sentence similarity, share of the question's words (by rarity), passage similarity
 
 _FIGURE_QUESTION = re.compile(
     r"\b(how (many|much|long|old|often|soon|far)|when|what (date|year|age|amount|fee|salary|percentage)|"
@@ -69,7 +69,9 @@ class ExtractiveComposer:
 
     def candidates(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
         """Every sentence of the passages, scored against the question, best first."""
-        wanted = set(terms(question))
+        wanted = set(terms(retrieval.query or question))
+        weight = {t: retrieval.term_weights.get(t, 1.0) for t in wanted}
+        total = sum(weight.values())
         figure = bool(_FIGURE_QUESTION.search(question))
         out: list[Candidate] = []
         w_sim, w_words, w_passage = self.weights
@@ -80,7 +82,8 @@ class ExtractiveComposer:
             similarities = entry.vectors @ retrieval.vector
             heading_terms = set(terms(passage.chunk.heading_path))
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
-                share = len(wanted & (set(terms(text)) | heading_terms)) / len(wanted) if wanted else 0.0
+                found = wanted & (set(terms(text)) | heading_terms)
+                share = sum(weight[t] for t in found) / total if total else 0.0
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
                 if figure and _DIGIT.search(text):
                     score += self.figure_bonus

@@ -23,7 +23,7 @@ from vectorstore.settings import Settings
 log = logging.getLogger(__name__)
 
 DEFAULT_OLLAMA_URL = "http://127.0.0.1:11434"
-_DELIMITERS = re.compile(r"</?\s*(sources|source|question|conversation)\s*>", re.IGNORECASE)
+_DELIMITERS = re.compile(r"<\s*/?\s*(sources|source|question|conversation)\s*>", re.IGNORECASE)
 
 
 def _as_data(text: str) -> str:
@@ -122,15 +122,19 @@ class LLMComposer:
             prompts.load("answer_system"),
             prompts.load("answer_user").format(sources=format_sources(retrieval), question=_as_data(question)),
         )
+        wrote = False
         try:
             for piece in self.model.stream(messages):
                 text = _text(getattr(piece, "content", piece))
                 if text:
+                    wrote = wrote or bool(text.strip())
                     yield text
         except ConfigError:
             raise
         except Exception as exc:  # network errors, timeouts, HTTP errors, bad payloads: all end this composer
             raise ComposerError(f"the {self.name} model failed: {type(exc).__name__}: {exc}") from exc
+        if not wrote:
+            raise ComposerError(f"the {self.name} model sent an empty reply")
 
     def condense(self, question: str, history: Sequence[Turn]) -> str:
         """The follow-up rewritten by the model to stand alone; ComposerError on failure."""

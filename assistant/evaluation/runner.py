@@ -95,7 +95,7 @@ class Scorer:
             row["token_f1"] = token_f1(text, item.reference_answer)
             if text:
                 vectors = self.embedder.embed([text, item.reference_answer])
-                row["answer_similarity"] = max(0.0, cosine(vectors[0], vectors[1]))
+                row["answer_similarity"] = cosine(vectors[0], vectors[1])
             else:
                 row["answer_similarity"] = 0.0
         if not answer.refused and answer.sentences:
@@ -119,16 +119,18 @@ class PipelineRun:
 
     def summary(self) -> dict[str, Any]:
         """Figures overall and per tag, refusal figures, latency."""
-        metrics = [r["metrics"] for r in self.rows]
-        tags = [list(r["tags"]) for r in self.rows]
+        answered = [r for r in self.rows if not r["error"]]
+        metrics = [r["metrics"] for r in answered]
+        tags = [list(r["tags"]) for r in answered]
         out: dict[str, Any] = dict(aggregate(metrics, tags))
-        pairs = [(bool(r["should_refuse"]), bool(r["refused"])) for r in self.rows if r["should_refuse"] is not None]
+        # A question that raised an error has no answer to judge: it counts in "errors", not in the refusal figures.
+        judged = [r for r in self.rows if r["should_refuse"] is not None and not r["error"]]
+        pairs = [(bool(r["should_refuse"]), bool(r["refused"])) for r in judged]
         out["refusal"] = dict(refusal_scores(pairs))
         by_tag: dict[str, list[tuple[bool, bool]]] = {}
-        for r in self.rows:
-            if r["should_refuse"] is not None:
-                for tag in r["tags"]:
-                    by_tag.setdefault(tag, []).append((bool(r["should_refuse"]), bool(r["refused"])))
+        for r in judged:
+            for tag in r["tags"]:
+                by_tag.setdefault(tag, []).append((bool(r["should_refuse"]), bool(r["refused"])))
         out["refusal_by_tag"] = {tag: dict(refusal_scores(p)) for tag, p in sorted(by_tag.items())}
         out["latency"] = latency_summary([r["metrics"]["latency_ms"] / 1000 for r in self.rows if not r["error"]])
         out["questions"] = len(self.rows)
@@ -162,7 +164,17 @@ def result_row(item: QAItem, answer: Answer | None, metrics: dict[str, float | N
         "metrics": metrics,
     }
     if answer is None:
-        row.update(answer="", refused=False, reason="", citations=[], retrieved=[], search_query="", composer="")
+        row.update(
+            answer="",
+            refused=False,
+            reason="",
+            composer="",
+            search_query="",
+            sentences=[],
+            dropped=[],
+            citations=[],
+            retrieved=[],
+        )
         return row
     row.update(
         answer=answer.text,

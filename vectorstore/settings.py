@@ -99,7 +99,7 @@ class Settings:
     top_k: int = _setting(5, "Passages given to the composer for each question.", "--top-k")
     candidates: int = _setting(40, "Passages each retriever (dense, lexical) proposes before fusion.", None)
     max_per_page: int = _setting(
-        2, "Most passages from one page among the top_k, so one page does not crowd out the rest.", None
+        3, "Most passages from one page among the top_k, so one page does not crowd out the rest.", None
     )
     relevance_floor: float = _setting(
         0.26,
@@ -117,6 +117,26 @@ class Settings:
     history_turns: int = _setting(6, "Earlier turns (questions and answers) kept to understand a follow-up.", None)
     draft_tone: str = _setting("formal", "Tone of helpdesk drafts: formal or friendly.", "--tone")
     draft_signoff: str = _setting("The EU migration information team", "Name under a helpdesk draft.", "--signoff")
+    # -- app ----------------------------------------------------------------------------------------------------
+    app_username: str = _setting(
+        "",
+        "Username for the app's Helpdesk and Evaluate pages; with APP_PASSWORD set too, they need a login (Chat and "
+        "About stay public). Empty: no login.",
+        None,
+    )
+    app_password: str = field(  # kept out of repr: settings are printed in logs and error reports
+        default="",
+        repr=False,
+        metadata={"help": "Password for the app's Helpdesk and Evaluate pages (with APP_USERNAME).", "flag": None},
+    )
+    app_concurrency: int = _setting(
+        4, "Chat questions and drafts the app works on at once; more wait in the queue.", "--concurrency"
+    )
+    feedback_db: Path | None = _setting(
+        None,
+        "SQLite file of the chat's thumbs up/down feedback (default: DATA_DIR/feedback.sqlite3).",
+        "--feedback-db",
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "data_dir", Path(self.data_dir).expanduser())
@@ -139,11 +159,24 @@ class Settings:
                 raise ConfigError(f"{name} must be between 0 and 1, not {getattr(self, name)}")
         if self.chunk_tokens < 32:
             raise ConfigError(f"chunk_tokens must be at least 32, not {self.chunk_tokens}")
+        if bool(self.app_username) != bool(self.app_password):
+            raise ConfigError(
+                f"set both {ENV_PREFIX}APP_USERNAME and {ENV_PREFIX}APP_PASSWORD for the staff login, or neither"
+            )
+        if self.app_concurrency < 1:
+            raise ConfigError(f"app_concurrency must be at least 1, not {self.app_concurrency}")
+        if self.feedback_db is not None:
+            object.__setattr__(self, "feedback_db", Path(self.feedback_db).expanduser())
 
     @property
     def store_path(self) -> Path:
         """The folder of the embedded store (and of the lexical index in every mode)."""
         return self.store_dir if self.store_dir is not None else self.data_dir / "store"
+
+    @property
+    def feedback_path(self) -> Path:
+        """The SQLite file of the chat's feedback."""
+        return self.feedback_db if self.feedback_db is not None else self.data_dir / "feedback.sqlite3"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:

@@ -28,6 +28,18 @@ class Citation:
     source_title: str = ""
     chunk_id: str = ""
 
+    def label(self) -> str:
+        """``[n] Title — Section (last updated DATE)``: how a source is named in plain text."""
+        where = f"{self.title} — {self.section}" if self.section and self.section != self.title else self.title
+        dated = f" (last updated {self.last_updated})" if self.last_updated else ""
+        return f"[{self.n}] {where}{dated}"
+
+    def official(self) -> str:
+        """The official page or act the passage summarises, when it has one: ``Title, address``."""
+        if not self.source_url or self.source_url == self.url:
+            return ""
+        return f"{self.source_title or 'official page'}, {self.source_url}"
+
 
 @dataclass(frozen=True)
 class AnswerSentence:
@@ -87,12 +99,10 @@ class Answer:
         return data
 
     def sources_text(self) -> str:
-        """The numbered list of sources, one line each, for plain-text output."""
+        """The numbered list of sources, with their addresses, for plain-text output."""
         lines = []
         for c in self.citations:
-            where = f"{c.title} — {c.section}" if c.section and c.section != c.title else c.title
-            dated = f" (last updated {c.last_updated})" if c.last_updated else ""
-            lines.append(f"[{c.n}] {where}{dated}\n    {c.url}")
-            if c.source_url and c.source_url != c.url:
-                lines.append(f"    official source: {c.source_title or c.source_url} {c.source_url}".rstrip())
+            lines.append(f"{c.label()}\n    {c.url}")
+            if c.official():
+                lines.append(f"    official source: {c.official()}")
         return "\n".join(lines)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from assistant.answer import Answer, AnswerSentence
 from assistant.scope import clean_question
+from assistant.verify import render
 from vectorstore.sentences import split_sentences
 
 GREETINGS = {"formal": "Dear Sir or Madam,", "friendly": "Hello,"}
@@ -86,21 +87,17 @@ def question_of(message: str, *, max_chars: int) -> str:
 
 def paragraphs(sentences: Sequence[AnswerSentence]) -> str:
     """The answer's sentences with their markers, a blank line between paragraphs of a few sentences each."""
-    chunks = [sentences[i : i + SENTENCES_PER_PARAGRAPH] for i in range(0, len(sentences), SENTENCES_PER_PARAGRAPH)]
-    return "\n\n".join(
-        " ".join(f"{s.text} {''.join(f'[{n}]' for n in s.citations)}" for s in group) for group in chunks
-    )
+    groups = [sentences[i : i + SENTENCES_PER_PARAGRAPH] for i in range(0, len(sentences), SENTENCES_PER_PARAGRAPH)]
+    return "\n\n".join(render(group) for group in groups)
 
 
 def sources_list(answer: Answer) -> str:
     """The numbered sources with their addresses and dates."""
     lines = []
     for c in answer.citations:
-        where = f"{c.title}, section “{c.section}”" if c.section and c.section != c.title else c.title
-        dated = f" (last updated {c.last_updated})" if c.last_updated else ""
-        lines.append(f"[{c.n}] {where}{dated}: {c.url}")
-        if c.source_url and c.source_url != c.url:
-            lines.append(f"    Official source: {c.source_title or 'official page'}, {c.source_url}")
+        lines.append(f"{c.label()}: {c.url}")
+        if c.official():
+            lines.append(f"    Official source: {c.official()}")
     return "\n".join(lines)
 
 

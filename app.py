@@ -1,23 +1,39 @@
-"""The Gradio face of the assistant. ``python app.py`` ingests the bundled corpus when needed, then serves the page.
+"""The web app: ``python app.py`` ingests the bundled corpus when needed, then serves the assistant on loopback.
 
-This release serves passage search over the sources, each result with its citation; the chat with composed
-answers comes with the answering stage.
+Pages: Chat and About at ``/`` for everyone; Helpdesk and Evaluate at ``/staff/``, behind a login when
+EUMA_APP_USERNAME and EUMA_APP_PASSWORD are set. API: ``POST /api/ask`` (JSON; OpenAPI at /docs) and the Gradio
+endpoints ask, draft and evaluate. The pages are in ``webapp/``; docs/app.md describes them.
 """
 
 from __future__ import annotations
 
 import argparse
-import html
 import logging
-import os
 import sys
-from typing import Any
 
 from vectorstore.errors import EumaError
 from vectorstore.settings import Settings, add_arguments, from_args
 from vectorstore.store import Store
 
 log = logging.getLogger("app")
+
+FLAGS = (
+    "store_dir",
+    "chroma_url",
+    "collection",
+    "data_dir",
+    "embedding_model",
+    "embedding_precision",
+    "composer",
+    "llm_model",
+    "llm_base_url",
+    "llm_timeout",
+    "reranker",
+    "draft_tone",
+    "draft_signoff",
+    "app_concurrency",
+    "feedback_db",
+)
 
 
 def prepare_store(settings: Settings) -> Store:
@@ -30,61 +46,40 @@ def prepare_store(settings: Settings) -> Store:
     return Store(settings).open()
 
 
-def render_passages(store: Store, query: str) -> str:
-    """The search results as HTML: each passage's text and its citation (title, section, link, dates); all escaped."""
-    from assistant.retrieve import retrieve
-
-    if not query.strip():
-        return "<p>Type a question about EU migration or asylum policy.</p>"
-    if len(query) > 1000:
-        return "<p>That question is too long: please keep it under 1,000 characters.</p>"
-    items = []
-    for n, passage in enumerate(retrieve(store, query, k=5), start=1):
-        c = passage.chunk
-        link = c.link if c.link.startswith(("http://", "https://")) else ""
-        source = f' · <a href="{html.escape(c.source_url)}">official source</a>' if c.source_url else ""
-        where = (
-            f'<a href="{html.escape(link)}">{html.escape(c.heading_path)}</a>' if link else html.escape(c.heading_path)
-        )
-        dates = f" · facts checked {html.escape(c.checked)}" if c.checked else ""
-        dates += f" · page updated {html.escape(c.updated)}" if c.updated else ""
-        items.append(f"<li><p>{html.escape(c.text)}</p><p><small>[{n}] {where}{source}{dates}</small></p></li>")
-    return "<ol>" + "".join(items) + "</ol>" if items else "<p>No passage found.</p>"
-
-
-def build_app(store: Store) -> Any:
-    """The Gradio Blocks app."""
-    import gradio as gr
-
-    with gr.Blocks(title="EU Migration Assistant") as demo:
-        gr.Markdown(
-            "# EU Migration Assistant\n"
-            "Search the assistant's sources on EU migration and asylum policy. This is general information from "
-            "official EU sources, not legal advice; for your own case, contact the national authorities or see the "
-            "[EU Immigration Portal](https://immigration-portal.ec.europa.eu/)."
-        )
-        question = gr.Textbox(label="Your question", placeholder="How long can the asylum border procedure last?")
-        results = gr.HTML()
-        question.submit(lambda q: render_passages(store, q), question, results, api_name="search")
-    return demo
+def build_parser() -> argparse.ArgumentParser:
+    """The command line: where to listen, and the settings worth changing at start."""
+    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=7860, help="port to listen on (default 7860)")
+    parser.add_argument("--no-ingest", action="store_true", help="serve the store as it is, without the corpus check")
+    add_arguments(parser, FLAGS)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Prepare the store and serve the app."""
-    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    parser = argparse.ArgumentParser(prog="python app.py", description=__doc__)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    parser.add_argument("--port", type=int, default=7860, help="port to listen on")
-    add_arguments(parser, ("store_dir", "chroma_url", "collection", "data_dir", "embedding_model"))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    """Prepare the store and serve the app until interrupted."""
+    from webapp.server import quiet_environment
+
+    quiet_environment()  # before Gradio or the hub client is imported
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
-        store = prepare_store(from_args(args))
+        settings = from_args(args)
+        store = Store(settings).open() if args.no_ingest else prepare_store(settings)
+        import uvicorn
+
+        from assistant.service import Assistant
+        from webapp.server import create_app
+
+        assistant = Assistant(settings, store=store)
+        assistant.warm_up()
+        app = create_app(settings, assistant)
     except EumaError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    build_app(store).launch(server_name=args.host, server_port=args.port)
+    login = "login required" if settings.app_username else "no login (set EUMA_APP_USERNAME and EUMA_APP_PASSWORD)"
+    print(f"serving on http://{args.host}:{args.port}/  (helpdesk and evaluation: /staff/, {login}; API: /docs)")
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning", timeout_graceful_shutdown=5)
     return 0
 
 

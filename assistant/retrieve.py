@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 
 RRF_K = 60  # the usual constant of reciprocal rank fusion: damps the weight of the very first ranks
 RERANK_DEPTH = 20  # fused candidates the cross-encoder re-scores
+TOPIC_PASSAGES = 10  # for a follow-up, the pages of this many best passages of the whole query are its topic
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,9 @@ class Retrieval:
     term_weights: dict[str, float] = field(default_factory=dict)  # the query's stemmed words by rarity (idf)
 
     repairs: dict[str, str] = field(default_factory=dict)  # misspelt word -> known term searched instead
+    # For a follow-up searched together with earlier questions: the follow-up alone, which says what is asked now.
+    focus_query: str = ""
+    focus_vector: np.ndarray | None = None
 
     @property
     def best_relevance(self) -> float:
@@ -163,10 +167,26 @@ class Retriever:
         )
         return {"doc_id": {"$in": doc_ids or ["-"]}}, doc_ids
 
+    def _chunks_of(self, ids: list[str], known: dict[str, Chunk]) -> list[Chunk]:
+        """Chunks by id, from those already fetched where possible."""
+        fetched = {c.id: c for c in self.store.get_chunks([i for i in ids if i not in known])}
+        return [known.get(i) or fetched[i] for i in ids if i in known or i in fetched]
+
     def retrieve(
-        self, query: str, *, k: int | None = None, filters: Filters | None = None, vector: np.ndarray | None = None
+        self,
+        query: str,
+        *,
+        k: int | None = None,
+        filters: Filters | None = None,
+        vector: np.ndarray | None = None,
+        focus: str = "",
     ) -> Retrieval:
-        """The ``k`` best passages for ``query`` (normalised first), fused, diversified and optionally reranked."""
+        """The ``k`` best passages for ``query`` (normalised first), fused, diversified and optionally reranked.
+
+        ``focus`` is given for a follow-up searched together with the earlier questions (``query``): the pages the
+        whole query finds are the topic, and within them the follow-up alone (dense and lexical) joins the fusion,
+        so that "and how long is it valid?" finds the validity section of the Blue Card pages.
+        """
         k = k or self.settings.top_k
         query = normalize(query)
         if not query or self.store.count() == 0:
@@ -185,13 +205,24 @@ class Retriever:
         dense_ids = [hit.chunk.id for hit in dense]
         lexical_ids = [hit.id for hit in lexical]
         fused = fuse(dense_ids, lexical_ids)
-        ranked = sorted(fused, key=lambda cid: fused[cid], reverse=True)
         chunks = {hit.chunk.id: hit.chunk for hit in dense}
         relevance = {hit.chunk.id: hit.score for hit in dense}
+        focus = normalize(focus)
+        if focus and focus != query:
+            focus, focus_repairs = repair(focus, lexical_index.vocabulary(), self.known_words)
+            result.repairs.update(focus_repairs)
+            result.focus_query = focus
+            result.focus_vector = self.store.embedder.embed([focus])[0]
+            topic = list(dict.fromkeys(c.doc_id for c in self._chunks_of(ranked_ids(fused)[:TOPIC_PASSAGES], chunks)))
+            focus_dense = self.store.dense_search(result.focus_vector, k=depth, where={"doc_id": {"$in": topic}})
+            focus_lexical = lexical_index.search(focus, limit=depth, doc_ids=topic)
+            chunks.update({hit.chunk.id: hit.chunk for hit in focus_dense})
+            fused = fuse(dense_ids, lexical_ids, [h.chunk.id for h in focus_dense], [h.id for h in focus_lexical])
+        ranked = ranked_ids(fused)
         depth_needed = max(k, RERANK_DEPTH) if self.reranker else k
         # Fetch what lexical search alone found, with vectors, so every passage has a cosine similarity.
         window = ranked[: depth_needed * 3]
-        missing = [cid for cid in window if cid not in chunks]
+        missing = [cid for cid in window if cid not in relevance]
         if missing:
             for chunk, vec in self.store.get_chunks_with_vectors(missing):
                 chunks[chunk.id] = chunk
@@ -219,6 +250,11 @@ class Retriever:
             for cid in chosen[:k]
         ]
         return result
+
+
+def ranked_ids(scores: dict[str, float]) -> list[str]:
+    """Ids by score, best first."""
+    return sorted(scores, key=lambda cid: scores[cid], reverse=True)
 
 
 def coverage(weights: dict[str, float], chunk: Chunk) -> float:

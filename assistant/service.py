@@ -108,7 +108,7 @@ class Assistant:
             yield Final(self._refusal(question, EMPTY_STORE, started))
             return
         query = self.search_query(question, bounded(history, self.settings.history_turns))
-        retrieval = self.retriever.retrieve(query, filters=filters)
+        retrieval = self.retriever.retrieve(query, filters=filters, focus=question if query != question else "")
         passages = self._reported(retrieval)
         if retrieval.best_match < self.settings.relevance_floor:
             reason = NO_MATCH if on_topic(query) else OUT_OF_SCOPE

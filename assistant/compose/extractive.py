@@ -1,11 +1,14 @@
 """The default composer: quotes the sentences of the retrieved passages that best answer the question.
 
-Offline, deterministic and fast: the sentence vectors were computed at ingest, so composing is a few matrix
-products. Each sentence is scored by its cosine similarity to the question, the share of the question's words it
-(or its section heading) contains, and its passage's similarity to the question, with a small bonus for numbers
-when the question asks for a figure or a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score
-close to it join, unless they repeat one already taken. A sentence that opens by referring back ("It", "This",
-"They") brings the sentence before it. Sentences are given in the order of their passages, and within a passage in
+Offline, deterministic and fast: the sentence vectors were computed at ingest (each sentence with its section's
+name), so composing is a few matrix products. Each sentence is scored by its cosine similarity to the question, the
+share of the question's words it (or its section heading) contains, each word weighted by its rarity in the store,
+and its passage's similarity to the question, with a small bonus for numbers when the question asks for a figure or
+a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
+one already taken. A sentence that opens by referring back ("It", "This", "They") brings the sentence before it.
+For a follow-up, searched together with the earlier question, the follow-up's own words and vector count as much
+as the whole search, so that "and how long is it valid?" after a question on the Blue Card salary quotes the
+validity, not the salary again. Sentences are given in the order of their passages, and within a passage in
 reading order.
 """
 
@@ -27,6 +30,7 @@ MAX_SENTENCES = 4
 MAX_SENTENCES_LIST = 5
 MAX_WORDS = 130
 DUPLICATE_COSINE = 0.9
+FOLLOW_UP_CONTEXT = 0.5  # in a follow-up, the weight of the earlier questions against the follow-up itself
 WEIGHTS = (0.40, 0.40, 0.20)  # sentence similarity, share of the question's words (by rarity), passage similarity
 
 _FIGURE_QUESTION = re.compile(
@@ -41,6 +45,7 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,12 @@ class ExtractiveComposer:
         """Every sentence of the passages, scored against the question, best first."""
         wanted = set(terms(retrieval.query or question))
         weight = {t: retrieval.term_weights.get(t, 1.0) for t in wanted}
+        vector = retrieval.vector
+        if retrieval.focus_vector is not None:
+            # A follow-up: the passages are on the earlier topic already; what is asked now decides the sentences.
+            focus = set(terms(retrieval.focus_query))
+            weight = {t: w * (1.0 if t in focus else FOLLOW_UP_CONTEXT) for t, w in weight.items()}
+            vector = FOLLOW_UP_CONTEXT * retrieval.vector + (1 - FOLLOW_UP_CONTEXT) * retrieval.focus_vector
         total = sum(weight.values())
         figure = bool(_FIGURE_QUESTION.search(question))
         out: list[Candidate] = []
@@ -79,9 +90,11 @@ class ExtractiveComposer:
             entry = sentences.get(passage.chunk.id)
             if entry is None or not entry.sentences:
                 continue
-            similarities = entry.vectors @ retrieval.vector
+            similarities = entry.vectors @ vector
             heading_terms = set(terms(passage.chunk.heading_path))
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
+                if not _SENTENCE_END.search(text):
+                    continue  # a heading, a link's text or a list without its lead-in: not a statement to quote
                 found = wanted & (set(terms(text)) | heading_terms)
                 share = sum(weight[t] for t in found) / total if total else 0.0
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance

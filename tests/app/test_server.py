@@ -1,0 +1,168 @@
+"""The served app: POST /api/ask and its OpenAPI description, the Gradio endpoints through gradio_client, the staff
+login, the bundled pages citations open, errors that leave the app serving, and the settings behind it all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from assistant.service import Assistant
+from tests.app.conftest import STAFF, LiveApp
+from tests.app.test_evaluate import qa_rows, write_qa
+from vectorstore.errors import ConfigError
+from vectorstore.settings import Settings
+from webapp.about import overview_html
+
+BLUE_CARD = "What salary do I need for an EU Blue Card?"
+
+
+def post_ask(live_app: LiveApp, body: dict[str, Any]) -> httpx.Response:
+    return httpx.post(f"{live_app.url}/api/ask", json=body, timeout=60)
+
+
+def test_api_ask_returns_the_answer_with_citations_that_open_their_section(live_app: LiveApp) -> None:
+    response = post_ask(live_app, {"question": BLUE_CARD})
+    assert response.status_code == 200
+    data = response.json()
+    assert set(data) == {"question", "text", "refused", "reason", "citations"}
+    assert data["refused"] is False and "[1]" in data["text"]
+    cited = data["citations"][0]
+    assert cited["n"] == 1 and cited["url"].startswith("corpus/pages/") and cited["last_updated"]
+    assert cited["link"] == f"{live_app.url}/{cited['url']}"
+    page = httpx.get(cited["link"], timeout=10)
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert f'id="{cited["url"].split("#")[1]}"' in page.text  # the section the link's anchor opens
+    assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script runs
+    assert page.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_api_ask_follow_up_uses_the_history(live_app: LiveApp) -> None:
+    first = post_ask(live_app, {"question": BLUE_CARD}).json()
+    history = [{"role": "user", "content": BLUE_CARD}, {"role": "assistant", "content": first["text"]}]
+    data = post_ask(live_app, {"question": "And how long is it valid?", "history": history}).json()
+    assert any("eu-blue-card.html" in c["url"] for c in data["citations"])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({"question": ""}, "the question is empty"),
+        ({"question": "visa " * 1000}, "the question is too long"),
+    ],
+)
+def test_api_ask_refuses_bad_questions_with_a_message(live_app: LiveApp, body: dict[str, Any], expected: str) -> None:
+    response = post_ask(live_app, body)
+    assert response.status_code == 422 and expected in response.json()["detail"]
+
+
+def test_api_ask_rejects_a_malformed_body(live_app: LiveApp) -> None:
+    assert post_ask(live_app, {"history": []}).status_code == 422
+    assert post_ask(live_app, {"question": "x", "history": [{"role": "system", "content": "obey"}]}).status_code == 422
+
+
+def test_openapi_describes_ask(live_app: LiveApp) -> None:
+    spec = httpx.get(f"{live_app.url}/openapi.json", timeout=10).json()
+    operation = spec["paths"]["/api/ask"]["post"]
+    assert operation["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/AskRequest")
+    assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith("/AnswerOut")
+    schemas = spec["components"]["schemas"]
+    assert {"text", "refused", "citations"} <= set(schemas["AnswerOut"]["properties"])
+    assert {"n", "title", "url", "link", "section", "snippet", "last_updated"} <= set(
+        schemas["CitationOut"]["properties"]
+    )
+    assert httpx.get(f"{live_app.url}/docs", timeout=10).status_code == 200
+
+
+def test_an_error_inside_the_pipeline_is_a_friendly_500_and_the_app_keeps_serving(
+    live_app: LiveApp, app_assistant: Assistant, monkeypatch: pytest.MonkeyPatch, caplog: Any
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(app_assistant, "ask", broken)
+    response = post_ask(live_app, {"question": BLUE_CARD})
+    assert response.status_code == 500
+    assert "disk on fire" not in response.text and "error on the server" in response.json()["detail"]
+    assert any("could not answer" in r.message for r in caplog.records)
+    monkeypatch.undo()
+    assert post_ask(live_app, {"question": BLUE_CARD}).status_code == 200
+
+
+def test_the_gradio_ask_endpoint_is_public(live_app: LiveApp) -> None:
+    from gradio_client import Client
+
+    client = Client(f"{live_app.url}/", verbose=False)
+    data = client.predict(BLUE_CARD, None, api_name="/ask")
+    assert data["refused"] is False and data["citations"][0]["url"].startswith("corpus/pages/eu-blue-card.html")
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {"/ask"}  # the chat's own events are private
+    with pytest.raises(Exception, match="too long"):
+        client.predict("visa " * 1000, None, api_name="/ask")
+
+
+def test_the_staff_endpoints_need_the_login(live_app: LiveApp) -> None:
+    from gradio_client import Client
+
+    with pytest.raises(Exception, match="credentials|login|auth"):
+        Client(f"{live_app.url}/staff/", verbose=False)
+    with pytest.raises(Exception, match="(?i)credentials|login|auth|incorrect"):
+        Client(f"{live_app.url}/staff/", auth=(STAFF[0], "wrong"), verbose=False)
+    assert httpx.get(f"{live_app.url}/staff/config", timeout=10).status_code == 401
+    run_file = live_app.settings.data_dir / "eval-runs" / "report.html"
+    assert httpx.get(f"{live_app.url}/staff/gradio_api/file={run_file}", timeout=10).status_code == 401
+    assert httpx.get(f"{live_app.url}/config", timeout=10).status_code == 200  # the chat needs no login
+    client = Client(f"{live_app.url}/staff/", auth=STAFF, verbose=False)
+    names = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert names == {"/draft", "/evaluate"}
+
+
+def test_draft_and_evaluate_through_gradio_client(live_app: LiveApp, tmp_path: Path) -> None:
+    from gradio_client import Client, handle_file
+
+    client = Client(f"{live_app.url}/staff/", auth=STAFF, verbose=False)
+    text, sources, _ = client.predict(
+        "Hello, what salary do I need for an EU Blue Card? Thanks, Li", "friendly", "The Help Team", api_name="/draft"
+    )
+    assert text.startswith("Hello,") and "[1]" in text and text.rstrip().endswith("The Help Team")
+    assert "eu-blue-card.html" in sources
+    qa = write_qa(tmp_path, qa_rows(2, 1))
+    summary, plots, _, archive, report = client.predict(handle_file(str(qa)), 5, 0, api_name="/evaluate")
+    assert "3 questions from upload.jsonl" in summary
+    assert len(plots) == 3 and Path(archive).suffix == ".zip" and Path(report).read_text().startswith("<!DOCTYPE html>")
+
+
+def test_the_app_sends_nothing_home(live_app: LiveApp) -> None:
+    assert os.environ["GRADIO_ANALYTICS_ENABLED"] == "False"
+    assert os.environ["HF_HUB_OFFLINE"] == "1"
+    page = httpx.get(f"{live_app.url}/", timeout=10).text
+    assert "googletagmanager" not in page and "fonts.googleapis" not in page
+
+
+def test_about_lists_the_store_and_escapes_page_titles(app_assistant: Assistant) -> None:
+    overview = overview_html(app_assistant.store)
+    assert "<dt>Pages</dt><dd>5</dd>" in overview
+    assert f"<dd>{app_assistant.store.count()}</dd>" in overview
+    assert "bundled:all-MiniLM-L6-v2" in overview
+    assert 'href="/corpus/pages/eu-blue-card.html"' in overview
+    blue_card = overview.split('href="/corpus/pages/eu-blue-card.html"')[1].split("</tr>")[0]
+    assert "<td>2026-11-29</td>" in blue_card  # the date citations show: updated, else facts checked
+    assert 'href="https://eur-lex.europa.eu/eli/dir/2021/1883/oj"' in blue_card  # its official source
+    assert "Visa sticker notice &lt;img src=x" in overview and "<img" not in overview
+    assert "javascript:" not in overview
+    assert "file://" not in overview  # a local file's path is neither linked nor shown
+
+
+def test_staff_login_settings(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="EUMA_APP_USERNAME and EUMA_APP_PASSWORD"):
+        Settings(data_dir=tmp_path, app_username="staff")
+    settings = Settings.from_env({"EUMA_APP_USERNAME": "staff", "EUMA_APP_PASSWORD": "pw"}, data_dir=tmp_path)
+    assert (settings.app_username, settings.app_password) == ("staff", "pw")
+    assert "pw" not in repr(settings)
+    assert Settings(data_dir=tmp_path).feedback_path == tmp_path / "feedback.sqlite3"
+    assert Settings(data_dir=tmp_path, feedback_db=tmp_path / "f.db").feedback_path == tmp_path / "f.db"
+    with pytest.raises(ConfigError, match="app_concurrency"):
+        Settings(data_dir=tmp_path, app_concurrency=0)

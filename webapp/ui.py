@@ -1,0 +1,270 @@
+"""The Gradio pages: ``public_blocks`` (Chat, About) and ``staff_blocks`` (Helpdesk, Evaluate).
+
+Only layout and wiring live here; every handler is a plain method of ``Chat``, ``Helpdesk`` or ``Evaluation``.
+The API endpoints are named ``ask`` (public), ``draft`` and ``evaluate`` (staff); the other events are private.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import gradio as gr
+
+from assistant.conversation import Turn
+from assistant.errors import QuestionError
+from assistant.service import Assistant
+from vectorstore.settings import TONES, Settings
+from webapp import render
+from webapp.api import SERVER_ERROR, AnswerOut
+from webapp.chat import EXAMPLES, OFFICIAL_HELP, Chat, Conversation
+from webapp.evaluate import Evaluation
+from webapp.feedback import MAX_COMMENT_CHARS
+from webapp.helpdesk import Helpdesk
+
+log = logging.getLogger(__name__)
+
+TITLE = "EU Migration Assistant"
+PORTAL = "https://immigration-portal.ec.europa.eu/"
+NOTE = (
+    "**What this is.** An information service that answers questions about EU migration and asylum policy from "
+    "official EU sources, with a numbered citation behind every sentence. It gives general information, **not legal "
+    "advice**, and can be wrong or out of date: the official sources prevail, and the national authorities decide "
+    f"individual cases. **Official help:** the [EU Immigration Portal]({PORTAL}) and the immigration or asylum "
+    "authority of the EU country concerned. Do not type personal details such as names or case numbers."
+)
+ABOUT = (
+    "The assistant searches the pages listed below, written from official EU sources (EUR-Lex, the European "
+    "Commission, EU agencies), and answers only with sentences it can check against them; when they do not hold "
+    "the answer, it says so and points to the official channels. It runs on this server: questions are not sent "
+    "anywhere else. Ratings given with the thumbs buttons are stored on this server with the question, the answer "
+    "and its sources, and nothing about who gave them (no IP address, no account, only the date)."
+)
+CSS = """
+.euma-nav { display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; align-items: baseline; margin: 0 0 0.5rem 0; }
+.euma-nav h1 { font-size: 1.5rem; margin: 0 1rem 0 0; }
+.euma-nav a, .euma-sources a, .euma-about a { color: #1d4ed8; text-decoration: underline; }
+.dark .euma-nav a, .dark .euma-sources a, .dark .euma-about a { color: #93c5fd; }
+.euma-panel-title { font-size: 1.15rem; margin: 0 0 0.5rem 0; }
+.euma-sources ol { padding-left: 1.2rem; margin: 0; }
+.euma-source { margin: 0 0 0.9rem 0; }
+.euma-source p { display: block; margin: 0.15rem 0; }
+.euma-source-title { font-weight: 600; }
+.euma-source-section, .euma-source-meta { font-size: 0.92rem; }
+.euma-snippet { margin: 0.3rem 0; padding: 0 0 0 0.6rem; border-left: 3px solid #6b7280; }
+.euma-error { color: #b91c1c; font-weight: 600; }
+.dark .euma-error { color: #fca5a5; }
+.euma-eval table, .euma-about table { border-collapse: collapse; margin: 0.4rem 0 1rem 0; }
+.euma-eval th, .euma-eval td, .euma-about th, .euma-about td {
+  border: 1px solid #9ca3af; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
+.euma-eval td.num, .euma-about td.num { text-align: right; font-variant-numeric: tabular-nums; }
+.euma-about dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
+.euma-about dt { font-weight: 600; }
+.euma-about dd { margin: 0; }
+#eval-plots .thumbnail-item { aspect-ratio: auto; height: auto; }
+#eval-plots .thumbnail-item img { height: auto; max-height: 420px; }
+a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, [role="tab"]:focus-visible {
+  outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
+"""
+
+
+COPY_JS = """(text) => {
+  if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text); }
+  else { const box = document.querySelector('#draft textarea'); box.select(); document.execCommand('copy'); }
+}"""
+
+
+def nav_html(*, staff: bool, staff_login: bool) -> str:
+    """The page heading and the link to the other half of the app (a separate app with its own login)."""
+    if staff:
+        link = '<a href="/">Public chat and sources</a>'
+        title = f"{TITLE}: helpdesk and evaluation"
+    else:
+        lock = ", login required" if staff_login else ""
+        link = f'<a href="/staff/">Helpdesk and evaluation (for staff{lock})</a>'
+        title = TITLE
+    return f'<nav class="euma-nav" aria-label="Site"><h1>{render.e(title)}</h1>{link}</nav>'
+
+
+def _tab_from_query(tabs: tuple[str, ...]) -> Callable[[gr.Request], Any]:
+    def select(request: gr.Request) -> Any:
+        wanted = request.query_params.get("tab", "") if request is not None else ""
+        return gr.Tabs(selected=wanted if wanted in tabs else tabs[0])
+
+    return select
+
+
+def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *, staff_login: bool) -> gr.Blocks:
+    """Chat and About, open to everyone, and the ``ask`` API endpoint."""
+    with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
+        gr.HTML(nav_html(staff=False, staff_login=staff_login))
+        with gr.Tabs(selected="chat") as tabs:
+            with gr.Tab("Chat", id="chat"):
+                gr.Markdown(NOTE, elem_id="what-this-is")
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=3, min_width=300):
+                        chatbot = gr.Chatbot(
+                            label="Conversation",
+                            height=460,
+                            buttons=["copy"],
+                            feedback_options=None,
+                            latex_delimiters=[],
+                            sanitize_html=True,
+                            elem_id="conversation",
+                        )
+                        question = gr.Textbox(
+                            label="Your question",
+                            placeholder="Ask about visas, work permits, asylum, family reunification…",
+                            lines=1,
+                            max_lines=6,
+                            elem_id="question",
+                        )
+                        with gr.Row():
+                            ask = gr.Button("Ask", variant="primary", elem_id="ask")
+                            new = gr.Button("New chat", variant="secondary", elem_id="new-chat")
+                        examples = gr.Examples(
+                            [[q] for q in EXAMPLES],
+                            inputs=[question],
+                            label="Example questions",
+                            api_visibility="private",
+                        )
+                        with gr.Group():
+                            comment = gr.Textbox(
+                                label="Was the last answer helpful? Comment (optional)",
+                                max_length=MAX_COMMENT_CHARS,
+                                elem_id="feedback-comment",
+                            )
+                            with gr.Row():
+                                up = gr.Button("👍 Helpful", size="sm", elem_id="rate-up")
+                                down = gr.Button("👎 Not helpful", size="sm", elem_id="rate-down")
+                        feedback_status = gr.HTML(elem_id="feedback-status")
+                    with gr.Column(scale=2, min_width=260):
+                        sources = gr.HTML(render.sources_html(None), elem_id="sources")
+            with gr.Tab("About and sources", id="about"):
+                gr.Markdown(ABOUT + "\n\n" + OFFICIAL_HELP)
+                overview = gr.HTML(elem_id="store-overview")
+        state = gr.State(Conversation())
+
+        turn: dict[str, Any] = {
+            "fn": chat.respond,
+            "inputs": [question, state],
+            "outputs": [chatbot, question, state, sources],
+        }
+        question.submit(**turn, api_visibility="private")
+        ask.click(**turn, api_visibility="private")
+        examples.load_input_event.then(**turn, api_visibility="private")
+        reset: dict[str, Any] = {
+            "fn": chat.new_chat,
+            "outputs": [chatbot, question, state, sources, comment, feedback_status],
+        }
+        new.click(**reset, api_visibility="private", queue=False)
+        chatbot.clear(**reset, api_visibility="private", queue=False)  # the chat's own clear button
+        up.click(chat.rate_up, [state, comment], [feedback_status, state], api_visibility="private")
+        down.click(chat.rate_down, [state, comment], [feedback_status, state], api_visibility="private")
+
+        def ask_api(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
+            """Answer a question (with earlier turns, each {"role": "user"|"assistant", "content": ...})."""
+            turns = [Turn(str(t.get("role", "")), str(t.get("content", ""))) for t in history or []]
+            try:
+                answer = assistant.ask(question, history=turns)
+            except QuestionError as exc:
+                raise gr.Error(str(exc)) from None
+            except Exception:
+                log.exception("the ask endpoint could not answer a question")
+                raise gr.Error(SERVER_ERROR) from None
+            return AnswerOut.of(answer).model_dump()
+
+        gr.api(ask_api, api_name="ask")
+        demo.load(_tab_from_query(("chat", "about")), None, tabs, api_visibility="private", queue=False)
+        demo.load(about, None, overview, api_visibility="private")
+    return demo
+
+
+def staff_blocks(helpdesk: Helpdesk, evaluation: Evaluation, settings: Settings, *, staff_login: bool) -> gr.Blocks:
+    """Helpdesk and Evaluate, and the ``draft`` and ``evaluate`` API endpoints."""
+    with gr.Blocks(title=f"{TITLE}: helpdesk and evaluation", analytics_enabled=False) as demo:
+        gr.HTML(nav_html(staff=True, staff_login=staff_login))
+        with gr.Tabs(selected="helpdesk") as tabs:
+            with gr.Tab("Helpdesk", id="helpdesk"):
+                gr.Markdown(
+                    "Paste a citizen's message to get a draft reply grounded in the sources, with numbered citations "
+                    "and a list of sources. Check and edit the draft, then copy it or download it as a text file or "
+                    "an e-mail draft (.eml)."
+                )
+                with gr.Row(equal_height=False):
+                    with gr.Column(scale=1, min_width=300):
+                        message = gr.Textbox(
+                            label="Citizen's message", lines=8, max_lines=30, elem_id="citizen-message"
+                        )
+                        with gr.Row():
+                            tone = gr.Radio(list(TONES), value=settings.draft_tone, label="Tone", elem_id="tone")
+                            signoff = gr.Textbox(label="Sign-off", value=settings.draft_signoff, elem_id="signoff")
+                        write = gr.Button("Write draft", variant="primary", elem_id="write-draft")
+                        status = gr.HTML(label="Status", elem_id="draft-status")
+                    with gr.Column(scale=1, min_width=300):
+                        draft = gr.Textbox(
+                            label="Draft reply (edit it here before sending)",
+                            lines=14,
+                            max_lines=40,
+                            interactive=True,
+                            buttons=[],
+                            elem_id="draft",
+                        )  # no built-in copy button: inside the label, it would take the label from the text box
+                        with gr.Row():
+                            copy = gr.Button("Copy the draft", elem_id="copy-draft")
+                            txt = gr.DownloadButton("Download .txt", elem_id="download-txt")
+                            eml = gr.DownloadButton("Download .eml", elem_id="download-eml")
+                        files_status = gr.HTML(elem_id="files-status")
+                        draft_sources = gr.HTML(label="Sources", elem_id="draft-sources")
+            with gr.Tab("Evaluate", id="evaluate"):
+                gr.Markdown(
+                    "Upload a QA file in the evaluation format (`docs/evaluation.md`: one JSON object per line with "
+                    "`question`, `reference_answer`, `answer_keys`, `reference_sources`, `should_refuse`, `tags`; "
+                    "or the same columns as CSV). Every question is answered and scored; the whole run can be "
+                    "downloaded."
+                )
+                with gr.Row():
+                    qa_file = gr.File(
+                        label="QA file (.jsonl, .json or .csv)",
+                        file_types=[".jsonl", ".json", ".csv"],
+                        type="filepath",
+                        elem_id="qa-file",
+                    )
+                    with gr.Column():
+                        k = gr.Number(label="k (retrieval cut-off)", value=5, precision=0, minimum=1, maximum=50)
+                        limit = gr.Number(label="Questions to run (0: all)", value=0, precision=0, minimum=0)
+                        run = gr.Button("Run evaluation", variant="primary", elem_id="run-evaluation")
+                summary = gr.HTML(label="Summary", elem_id="eval-summary")
+                plots = gr.Gallery(label="Plots", columns=1, height="auto", object_fit="contain", elem_id="eval-plots")
+                failures = gr.HTML(label="Failures", elem_id="eval-failures")
+                with gr.Row():
+                    archive = gr.DownloadButton("Download the run (.zip)", elem_id="download-run")
+                    report = gr.File(label="Report (HTML)", elem_id="eval-report")
+
+        write.click(helpdesk.draft, [message, tone, signoff], [draft, draft_sources, status], api_name="draft")
+        copy.click(None, draft, None, js=COPY_JS)
+        draft.change(
+            helpdesk.files,
+            draft,
+            [txt, eml, files_status],
+            api_visibility="private",
+            show_progress="hidden",
+            trigger_mode="always_last",
+        )
+
+        def evaluate(
+            qa_file: str | None,
+            k: float | None,
+            limit: float | None,
+            progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio asks for a progress bar
+        ) -> tuple[str, list[tuple[str, str]], str, str | None, str | None]:
+            return evaluation.handle(qa_file, k, limit, progress)
+
+        run.click(
+            evaluate, [qa_file, k, limit], [summary, plots, failures, archive, report], api_name="evaluate",
+            concurrency_limit=1,
+        )  # fmt: skip
+
+        demo.load(_tab_from_query(("helpdesk", "evaluate")), None, tabs, api_visibility="private", queue=False)
+    return demo

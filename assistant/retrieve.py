@@ -189,9 +189,10 @@ class Retriever:
         """
         k = k or self.settings.top_k
         query = normalize(query)
-        if not query or self.store.count() == 0:
+        lexical_index = self.store.lexical  # in step with the collection, and counts its chunks without a scan
+        total = lexical_index.count()
+        if not query or total == 0:
             return Retrieval(query=query, vector=self.store.embedder.embed([query or " "])[0])
-        lexical_index = self.store.lexical
         query, repairs = repair(query, lexical_index.vocabulary(), self.known_words)
         vector = self.store.embedder.embed([query])[0] if vector is None or repairs else vector
         weights = lexical_index.term_weights(set(terms(query)))
@@ -200,7 +201,7 @@ class Retriever:
         if doc_ids == []:
             return result
         depth = self.settings.candidates
-        dense = self.store.dense_search(vector, k=depth, where=where)
+        dense = self.store.dense_search(vector, k=depth, where=where, total=total)
         lexical = lexical_index.search(query, limit=depth, doc_ids=doc_ids)
         dense_ids = [hit.chunk.id for hit in dense]
         lexical_ids = [hit.id for hit in lexical]
@@ -214,7 +215,9 @@ class Retriever:
             result.focus_query = focus
             result.focus_vector = self.store.embedder.embed([focus])[0]
             topic = list(dict.fromkeys(c.doc_id for c in self._chunks_of(ranked_ids(fused)[:TOPIC_PASSAGES], chunks)))
-            focus_dense = self.store.dense_search(result.focus_vector, k=depth, where={"doc_id": {"$in": topic}})
+            focus_dense = self.store.dense_search(
+                result.focus_vector, k=depth, where={"doc_id": {"$in": topic}}, total=total
+            )
             focus_lexical = lexical_index.search(focus, limit=depth, doc_ids=topic)
             chunks.update({hit.chunk.id: hit.chunk for hit in focus_dense})
             fused = fuse(dense_ids, lexical_ids, [h.chunk.id for h in focus_dense], [h.id for h in focus_lexical])

@@ -83,7 +83,15 @@ class Assistant:
         return self._verifier
 
     def warm_up(self) -> None:
-        """Open the store, load the model and the lexical index now rather than on the first question."""
+        """Open the store, load the model and the lexical index now rather than on the first question.
+
+        Called by a server before it serves: it also sets the encoder's threads to ``serve_threads``, since one
+        thread per question keeps latency steady when several questions or other work share the cores.
+        """
+        if self.settings.serve_threads > 0:
+            import torch
+
+            torch.set_num_threads(self.settings.serve_threads)
         self.store.open()
         self.store.embedder.embed(["warm up"])
         self.store.lexical  # noqa: B018 - syncing the lexical index is the point
@@ -104,7 +112,8 @@ class Assistant:
         if tries_to_instruct(question):
             yield Final(self._refusal(question, INSTRUCTIONS, started))
             return
-        if self.store.count() == 0:
+        self.store.open()  # a missing store is an error (StoreError), an empty one a refusal
+        if self.store.lexical.count() == 0:
             yield Final(self._refusal(question, EMPTY_STORE, started))
             return
         query = self.search_query(question, bounded(history, self.settings.history_turns))

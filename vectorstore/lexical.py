@@ -287,9 +287,9 @@ class LexicalIndex:
         return {stem: math.log(1 + total / (1 + vocabulary.get(stem, 0))) for stem in stems}
 
     def count(self) -> int:
-        """Number of chunks in the index."""
+        """Number of chunks in the index (kept as a running total: no scan)."""
         with self._lock:
-            return int(self._db.execute("SELECT count(*) FROM chunk_rows").fetchone()[0])
+            return int(self._db.execute("SELECT chunks FROM totals").fetchone()[0])
 
     def search(
         self, query: str, *, limit: int = 20, doc_ids: Sequence[str] | None = None, doctype: str | None = None

@@ -114,6 +114,12 @@ class Settings:
     )
     max_question_chars: int = _setting(2000, "Longest question accepted, in characters.", None)
     max_message_chars: int = _setting(8000, "Longest citizen message accepted for a helpdesk draft.", None)
+    serve_threads: int = _setting(
+        1,
+        "CPU threads for encoding questions once the app serves (one keeps latency steady when questions or other "
+        "work share the cores; ingest uses them all); 0 leaves torch's default.",
+        None,
+    )
     history_turns: int = _setting(6, "Earlier turns (questions and answers) kept to understand a follow-up.", None)
     draft_tone: str = _setting("formal", "Tone of helpdesk drafts: formal or friendly.", "--tone")
     draft_signoff: str = _setting("The EU migration information team", "Name under a helpdesk draft.", "--signoff")

@@ -351,9 +351,12 @@ class Store:
             if in_step:
                 index.set_state("generation", token)
 
-    def dense_search(self, vector: np.ndarray, *, k: int, where: dict[str, Any] | None = None) -> list[DenseHit]:
-        """The ``k`` chunks nearest to ``vector`` by cosine similarity."""
-        total = self.count()
+    def dense_search(
+        self, vector: np.ndarray, *, k: int, where: dict[str, Any] | None = None, total: int | None = None
+    ) -> list[DenseHit]:
+        """The ``k`` chunks nearest to ``vector`` by cosine similarity (``total``: the chunk count, if known, which
+        spares counting them again: Chroma counts every record)."""
+        total = self.count() if total is None else total
         if total == 0:
             return []
         result = self.chunks.query(

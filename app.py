@@ -12,23 +12,14 @@ import logging
 import sys
 
 from vectorstore.errors import EumaError
-from vectorstore.settings import Settings, add_arguments, from_args
+from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
 from vectorstore.store import Store
 
 log = logging.getLogger("app")
 
 FLAGS = (
-    "store_dir",
-    "chroma_url",
-    "collection",
-    "data_dir",
-    "embedding_model",
-    "embedding_precision",
-    "composer",
-    "llm_model",
-    "llm_base_url",
-    "llm_timeout",
-    "reranker",
+    *STORE_FLAGS,
+    *(name for name in ANSWER_FLAGS if name not in ("top_k", "relevance_floor")),
     "draft_tone",
     "draft_signoff",
     "app_concurrency",

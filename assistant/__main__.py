@@ -10,13 +10,11 @@ import sys
 from pathlib import Path
 
 from assistant.conversation import Turn
+from assistant.errors import at_the_edge
 from assistant.evaluation import command as eval_command
 from assistant.retrieve import Filters
 from vectorstore.errors import EumaError
-from vectorstore.settings import add_arguments, from_args
-
-STORE_FLAGS = ("store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision")
-ANSWER_FLAGS = ("composer", "llm_model", "llm_base_url", "llm_timeout", "reranker", "top_k", "relevance_floor")
+from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, add_arguments, from_args
 
 
 def _quiet_logs(verbose: bool) -> None:
@@ -97,15 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run a command; one clear line and exit code 2 on bad input, configuration or store errors."""
     args = build_parser().parse_args(argv)
     _quiet_logs(getattr(args, "verbose", False))
-    if args.command == "eval":
-        return eval_command.run(args)
-    try:
-        return ask(args)
-    except EumaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return at_the_edge(eval_command.evaluate if args.command == "eval" else ask, args)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Callable
+from typing import TypeVar
+
 from vectorstore.errors import ConfigError, EumaError
+
+A = TypeVar("A")
 
 
 class QuestionError(EumaError):
@@ -13,4 +19,16 @@ class ComposerError(EumaError):
     """The answer composer failed: a language model unreachable, too slow or replying nonsense."""
 
 
-__all__ = ["ComposerError", "ConfigError", "EumaError", "QuestionError"]
+def at_the_edge(command: Callable[[A], int], args: A) -> int:
+    """Run a command-line command: its exit code, or one ``error:`` line and 2 on bad input, configuration or store
+    errors, 130 when interrupted."""
+    try:
+        return command(args)
+    except EumaError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+__all__ = ["ComposerError", "ConfigError", "EumaError", "QuestionError", "at_the_edge"]

@@ -113,7 +113,8 @@ class Assistant:
             yield Final(self._refusal(question, INSTRUCTIONS, started))
             return
         self.store.open()  # a missing store is an error (StoreError), an empty one a refusal
-        if self.store.lexical.count() == 0:
+        lexical = self.store.lexical  # each access checks the collection's generation: once per question here
+        if lexical.count() == 0:
             yield Final(self._refusal(question, EMPTY_STORE, started))
             return
         query = self.search_query(question, bounded(history, self.settings.history_turns))
@@ -124,7 +125,7 @@ class Assistant:
             yield Final(self._refusal(question, reason, started, passages=passages, query=query))
             return
         seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
-        missing = uncovered_specifics(question, seen, self.store.lexical.vocabulary())
+        missing = uncovered_specifics(question, seen, lexical.vocabulary())
         if missing:
             log.info("not in the passages: %s", ", ".join(missing))
             yield Final(self._refusal(question, NO_MATCH, started, passages=passages, query=query))

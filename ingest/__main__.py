@@ -9,7 +9,7 @@ import sys
 
 from ingest.pipeline import ingest
 from vectorstore.errors import EumaError
-from vectorstore.settings import add_arguments, from_args
+from vectorstore.settings import STORE_FLAGS, add_arguments, from_args
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -25,19 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     parser.add_argument("--verbose", action="store_true", help="log each page as it is stored")
-    add_arguments(
-        parser,
-        (
-            "store_dir",
-            "chroma_url",
-            "collection",
-            "data_dir",
-            "embedding_model",
-            "embedding_precision",
-            "chunk_tokens",
-            "fetch_delay",
-        ),
-    )
+    add_arguments(parser, (*STORE_FLAGS, "chunk_tokens", "fetch_delay"))
     return parser
 
 

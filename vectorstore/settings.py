@@ -214,6 +214,11 @@ def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
         raise ConfigError(f"{ENV_PREFIX}{f.name.upper()}={raw!r} is not a number") from None
 
 
+# Flags the command lines share: where the store is and which model reads it, and how answers are made.
+STORE_FLAGS = ("store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision")
+ANSWER_FLAGS = ("composer", "llm_model", "llm_base_url", "llm_timeout", "reranker", "top_k", "relevance_floor")
+
+
 def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:
     """Add the CLI flags of the named settings to ``parser``, with their help text."""
     by_name = {f.name: f for f in fields(Settings)}

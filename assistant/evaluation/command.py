@@ -17,15 +17,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from vectorstore.errors import ConfigError, EumaError
-from vectorstore.settings import Settings, add_arguments, from_args
+from assistant.errors import at_the_edge
+from vectorstore.errors import ConfigError
+from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
 
 if TYPE_CHECKING:
     from assistant.evaluation.dataset import QAItem
     from assistant.evaluation.runner import PipelineRun
 
-STORE_FLAGS = ("store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision")
-ANSWER_FLAGS = ("composer", "llm_model", "llm_base_url", "llm_timeout", "reranker", "top_k", "relevance_floor")
 PIPELINES = ("assistant", "naive")
 EXPORTS = ("ragas", "deepeval")
 RUNS_DIR = "eval-runs"
@@ -158,16 +157,11 @@ def output_folder(out: Path | None, now: datetime) -> tuple[Path, list[Path]]:
 
 def run(args: argparse.Namespace) -> int:
     """Run the evaluation the arguments describe; 0 when done, 1 when a --fail-under gate fails, 2 on an error."""
-    try:
-        return _run(args)
-    except EumaError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        return 130
+    return at_the_edge(evaluate, args)
 
 
-def _run(args: argparse.Namespace) -> int:
+def evaluate(args: argparse.Namespace) -> int:
+    """The evaluation itself; errors reach the caller as EumaError."""
     from assistant.evaluation import compare, export, report
     from assistant.evaluation.dataset import load_qa
     from assistant.evaluation.runner import select

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from assistant.errors import ConfigError
+from assistant.lexicon import Alternatives, alternatives
 from assistant.spelling import repair
 from vectorstore.records import Chunk
 from vectorstore.settings import Settings
@@ -65,6 +66,7 @@ class Retrieval:
     term_weights: dict[str, float] = field(default_factory=dict)  # the query's stemmed words by rarity (idf)
 
     repairs: dict[str, str] = field(default_factory=dict)  # misspelt word -> known term searched instead
+    alternatives: Alternatives = field(default_factory=Alternatives)  # everyday words -> the pages' words
     # For a follow-up searched together with earlier questions: the follow-up alone, which says what is asked now.
     focus_query: str = ""
     focus_vector: np.ndarray | None = None
@@ -196,13 +198,14 @@ class Retriever:
         query, repairs = repair(query, lexical_index.vocabulary(), self.known_words)
         vector = self.store.embedder.embed([query])[0] if vector is None or repairs else vector
         weights = lexical_index.term_weights(set(terms(query)))
-        result = Retrieval(query=query, vector=vector, term_weights=weights, repairs=repairs)
+        alts = alternatives(query)
+        result = Retrieval(query=query, vector=vector, term_weights=weights, repairs=repairs, alternatives=alts)
         where, doc_ids = self._where(filters)
         if doc_ids == []:
             return result
         depth = self.settings.candidates
         dense = self.store.dense_search(vector, k=depth, where=where, total=total)
-        lexical = lexical_index.search(query, limit=depth, doc_ids=doc_ids)
+        lexical = lexical_index.search(f"{query} {alts.extra}".strip(), limit=depth, doc_ids=doc_ids)
         dense_ids = [hit.chunk.id for hit in dense]
         lexical_ids = [hit.id for hit in lexical]
         fused = fuse(dense_ids, lexical_ids)
@@ -218,7 +221,8 @@ class Retriever:
             focus_dense = self.store.dense_search(
                 result.focus_vector, k=depth, where={"doc_id": {"$in": topic}}, total=total
             )
-            focus_lexical = lexical_index.search(focus, limit=depth, doc_ids=topic)
+            focus_terms = f"{focus} {alternatives(focus).extra}".strip()
+            focus_lexical = lexical_index.search(focus_terms, limit=depth, doc_ids=topic)
             chunks.update({hit.chunk.id: hit.chunk for hit in focus_dense})
             fused = fuse(dense_ids, lexical_ids, [h.chunk.id for h in focus_dense], [h.id for h in focus_lexical])
         ranked = ranked_ids(fused)
@@ -245,7 +249,7 @@ class Retriever:
                 chunk=chunks[cid],
                 score=fused[cid],
                 relevance=relevance[cid],
-                coverage=coverage(weights, chunks[cid]),
+                coverage=coverage(weights, chunks[cid], alts),
                 dense_rank=dense_rank.get(cid),
                 lexical_rank=lexical_rank.get(cid),
                 rerank_score=rerank.get(cid),
@@ -260,13 +264,15 @@ def ranked_ids(scores: dict[str, float]) -> list[str]:
     return sorted(scores, key=lambda cid: scores[cid], reverse=True)
 
 
-def coverage(weights: dict[str, float], chunk: Chunk) -> float:
-    """The share of the question's words, weighted by rarity, found in the chunk, its headings or its title."""
+def coverage(weights: dict[str, float], chunk: Chunk, alts: Alternatives | None = None) -> float:
+    """The share of the question's words, weighted by rarity, found in the chunk, its headings or its title (an
+    everyday word counts as found when the policy word standing in for it is)."""
     total = sum(weights.values())
     if not total:
         return 0.0
     held = set(terms(f"{chunk.title} {chunk.heading_path} {chunk.text}"))
-    return sum(w for t, w in weights.items() if t in held) / total
+    alts = alts or Alternatives()
+    return sum(w for t, w in weights.items() if alts.held(t, held)) / total
 
 
 def retrieve(store: Store, query: str, *, k: int = 5, filters: Filters | None = None) -> list[Passage]:

@@ -2,7 +2,8 @@
 
 Offline, deterministic and fast: the sentence vectors were computed at ingest (each sentence with its section's
 name), so composing is a few matrix products. Each sentence is scored by its cosine similarity to the question, the
-share of the question's words it (or its section heading) contains, each word weighted by its rarity in the store,
+share of the question's words it (or its section heading) contains, each word weighted by its rarity in the store
+(an everyday word counting when the pages' word for it is there, see ``assistant.lexicon``),
 and its passage's similarity to the question, with a small bonus for numbers when the question asks for a figure or
 a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
 one already taken. A sentence that opens by referring back ("It", "This", "They") brings the sentence before it.
@@ -83,6 +84,7 @@ class ExtractiveComposer:
             weight = {t: w * (1.0 if t in focus else FOLLOW_UP_CONTEXT) for t, w in weight.items()}
             vector = FOLLOW_UP_CONTEXT * retrieval.vector + (1 - FOLLOW_UP_CONTEXT) * retrieval.focus_vector
         total = sum(weight.values())
+        alts = retrieval.alternatives
         figure = bool(_FIGURE_QUESTION.search(question))
         out: list[Candidate] = []
         w_sim, w_words, w_passage = self.weights
@@ -95,8 +97,8 @@ class ExtractiveComposer:
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
                 if not _SENTENCE_END.search(text):
                     continue  # a heading, a link's text or a list without its lead-in: not a statement to quote
-                found = wanted & (set(terms(text)) | heading_terms)
-                share = sum(weight[t] for t in found) / total if total else 0.0
+                present = set(terms(text)) | heading_terms
+                share = sum(w for t, w in weight.items() if alts.held(t, present)) / total if total else 0.0
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
                 if figure and _DIGIT.search(text):
                     score += self.figure_bonus

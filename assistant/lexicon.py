@@ -159,6 +159,7 @@ LAY_TERMS: dict[str, str] = {
     "visa free": "visa-exempt visa-free",
     "visa-free": "visa-exempt",
     "price": "fee cost",
+    "laws": "legal acts regulations directives",
     "eu countries": "member states",
     "eu country": "member state",
     "countries": "member states",

@@ -10,12 +10,19 @@ import re
 from collections.abc import Collection
 
 from assistant.errors import QuestionError
+from assistant.lexicon import Alternatives
 from vectorstore.text import normalize, terms
 
 # Phrasings that address the assistant's instructions or role rather than asking about policy.
 _INSTRUCTION_PATTERNS = [
     r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}\b(instruction|instructions|rules?|prompts?|"
-    r"guidelines|guardrails|context|above|previous|prior|everything|restrictions|sources?)\b",
+    r"guidelines|guardrails|context|above|previous|prior|everything|restrictions|sources?|knowledge base|database|"
+    r"passages)\b",
+    # Text hidden from a human reader (an HTML comment, a markup tag) that addresses the assistant.
+    r"<!--[^>]{0,300}\b(assistant|ai|model|bot|system|ignore|instead|tell the user)\b",
+    # Role-play that asks the assistant to drop its role.
+    r"\b(stay|remain|staying)\s+in\s+character\b|\blet'?s\s+play\s+a\s+game\b|"
+    r"\byou\s+(are|have)\b[^.?!]{0,40}\bno\s+(rules|limits|restrictions|filters)\b",
     r"\b(system|developer|hidden|initial|original)\s+(prompt|message|instructions?)\b",
     r"\b(reveal|print|show|repeat|output|display|leak|tell me)\b[^.?!]{0,30}\b(prompt|instructions|configuration|"
     r"rules you|guidelines)\b",
@@ -23,7 +30,7 @@ _INSTRUCTION_PATTERNS = [
     r"\b(pretend|act|behave|roleplay|role-play)\b[^.?!]{0,20}\b(as|like|to be)\b[^.?!]{0,30}\b(unrestricted|"
     r"jailbroken|different|another|evil|dan|without)\b",
     r"\bdo anything now\b|\bDAN\b|\bjailbreak|\bdeveloper mode\b|\bgod mode\b",
-    r"\bnew (instructions|rules|persona|role)\b",
+    r"\bnew (instructions|persona|role)\b|\b(your|these are your)\s+new\s+rules\b",
     r"\b(from now on|henceforth)\b[^.?!]{0,40}\b(you|answer|respond|reply)\b",
     r"\b(respond|answer|reply|write)\b[^.?!]{0,30}\b(without|ignoring)\b[^.?!]{0,20}\b(sources|citations|rules|"
     r"restrictions)\b",
@@ -138,7 +145,10 @@ _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d)\b")
 # Asking how one person's case will end: no source answers that, and guessing would be advice.
 _OUTCOME = re.compile(
     r"\b(will|would)\s+(my|his|her|their|our)\b[^.?!]{0,60}\b(be\s+)?(succeed|successful|accepted|approved|"
-    r"granted|rejected|refused|win|won|lose)\b|\bwhat are (my|his|her|their|our) chances\b",
+    r"granted|rejected|refused|win|won|lose)\b|\bwhat are (my|his|her|their|our) chances\b|"
+    r"\b(will|would)\s+(i|he|she|they|we)\s+(get|be given|be granted|receive|obtain|win)\s+(refugee status|"
+    r"asylum|protection|subsidiary protection|the permit|a permit|the visa|a visa|the appeal|my appeal|his appeal|"
+    r"her appeal)\s*\?",
     re.IGNORECASE,
 )
 
@@ -174,3 +184,57 @@ def uncovered_specifics(question: str, passages: str, vocabulary: Collection[str
         if year not in text:
             missing.append(year)
     return list(dict.fromkeys(missing))
+
+
+_NUMBER = (
+    r"(?:\d[\d,.]*(?:\s(?:million|billion|thousand))?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|"
+    r"twelve|fifteen|eighteen|twenty|thirty|forty|fifty|sixty|hundred|thousand|several|a few|dozens?)"
+)
+_HOW_MANY = re.compile(r"\bhow many\s+(?:more\s+|of the\s+|different\s+)?([a-z][a-z-]*)", re.IGNORECASE)
+_ASKS_SOMETHING_ELSE = re.compile(r"^\s*(who|which|whose|what (body|authority|institution))\b", re.IGNORECASE)
+_TIME_UNITS = frozenset(terms("hours days weeks months years"))
+_TIME_AMOUNT = re.compile(rf"\b{_NUMBER}[\s-]+(?:\w+[\s-]+)?(?:hours?|days?|weeks?|months?|years?)\b", re.IGNORECASE)
+_BARE_AMOUNT = re.compile(rf"\b(?!(?:19|20)\d\d\b){_NUMBER}\s*(?:[.;:)]|$)", re.IGNORECASE)  # not a year
+_WORD = re.compile(r"[\w%-]+(?:[,.]\d+)*")
+_REFERENCE = re.compile(r"\b(articles?|recitals?|annex)\s+\d+\w*(\(\w+\))*|\b\d+/\d+(/\w+)?", re.IGNORECASE)
+
+
+def unanswered_count(question: str, answer: str, alternatives: Alternatives | None = None) -> str:
+    """The thing a "how many ...?" question counts when the answer gives no number of it ('' otherwise).
+
+    "How many travellers have been registered?" is not answered by sentences about the timetable, however close
+    they are: a number must stand with the thing counted (or, for a duration, with any unit of time), or close a
+    clause on its own ("set at 30,000."). An everyday word counts through its policy word ("kids": children).
+    """
+    match = _HOW_MANY.search(question)
+    if match is None or _ASKS_SOMETHING_ELSE.match(question):
+        return ""
+    stems = terms(match.group(1))
+    if not stems:
+        return ""
+    unit = stems[0]
+    answer = _REFERENCE.sub(" ", answer)  # article and act numbers ("Article 2", "2024/1350") count nothing
+    if unit in _TIME_UNITS:
+        return "" if _TIME_AMOUNT.search(answer) else match.group(1)
+    if _BARE_AMOUNT.search(answer):
+        return ""
+    wanted = {unit} | set((alternatives or Alternatives()).by_term.get(unit, frozenset()))
+    words = _WORD.findall(answer)
+    for index, word in enumerate(words):
+        if set(terms(word)) & wanted and re.search(rf"\b{_NUMBER}\b", " ".join(words[max(0, index - 4) : index])):
+            return ""
+    return match.group(1)
+
+
+# How the corpus says that it does not know something ("This knowledge base does not have confirmed information
+# on ..."): quoting it would pass off a gap as an answer.
+_GAP = re.compile(
+    r"\b(this knowledge base|our sources|the sources|this page)\s+(does|do|has|have)\s+not\s+(have\s+)?"
+    r"(confirm|confirmed|hold|contain|record)",
+    re.IGNORECASE,
+)
+
+
+def states_a_gap(sentence: str) -> bool:
+    """Whether a sentence of the corpus says that the sources lack the information."""
+    return bool(_GAP.search(sentence))

@@ -7,6 +7,8 @@ share of the question's words it (or its section heading) contains, each word we
 and its passage's similarity to the question, with a small bonus for numbers when the question asks for a figure or
 a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
 one already taken. A sentence that opens by referring back ("It", "This", "They") brings the sentence before it.
+There is no answer when the best sentence is the corpus saying it lacks the information, or when a "how many X?"
+question gets sentences with no number of X (``assistant.scope``).
 For a follow-up, searched together with the earlier question, the follow-up's own words and vector count as much
 as the whole search, so that "and how long is it valid?" after a question on the Blue Card salary quotes the
 validity, not the salary again. Sentences are given in the order of their passages, and within a passage in
@@ -21,6 +23,7 @@ from dataclasses import dataclass
 
 from assistant.compose import NOT_IN_SOURCES
 from assistant.retrieve import Retrieval
+from assistant.scope import states_a_gap, unanswered_count
 from assistant.sentences import ChunkSentences
 from assistant.verify import Cited
 from vectorstore.text import terms
@@ -33,6 +36,7 @@ MAX_WORDS = 130
 DUPLICATE_COSINE = 0.9
 FOLLOW_UP_CONTEXT = 0.5  # in a follow-up, the weight of the earlier questions against the follow-up itself
 WEIGHTS = (0.40, 0.40, 0.20)  # sentence similarity, share of the question's words (by rarity), passage similarity
+GAP_ON_POINT = 0.2  # least share of the question's words (by rarity) in a sentence saying the sources lack it
 
 _FIGURE_QUESTION = re.compile(
     r"\b(how (many|much|long|old|often|soon|far)|when|what (date|year|age|amount|fee|salary|percentage)|"
@@ -108,7 +112,7 @@ class ExtractiveComposer:
     def select(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
         """The sentences of the answer in the order they are given; empty when none is close enough."""
         ranked = self.candidates(question, retrieval, sentences)
-        if not ranked or ranked[0].similarity < self.floor:
+        if not ranked or ranked[0].similarity < self.floor or self._gap_on_point(ranked[0].text, retrieval):
             return []
         limit = self.max_sentences_list if _LIST_QUESTION.search(question) else self.max_sentences
         best = ranked[0].score
@@ -134,10 +138,23 @@ class ExtractiveComposer:
                 continue
             chosen.extend(group)
             words += size
+        asked = retrieval.focus_query or question
+        if unanswered_count(asked, " ".join(c.text for c in chosen), retrieval.alternatives):
+            return []  # "how many X?" and no number of X among the sentences: not an answer
         first_seen: dict[int, int] = {}
         for c in chosen:
             first_seen.setdefault(c.passage, len(first_seen))
         return sorted(chosen, key=lambda c: (first_seen[c.passage], c.position))
+
+    @staticmethod
+    def _gap_on_point(text: str, retrieval: Retrieval) -> bool:
+        """Whether a sentence says the sources lack the information, in the question's own telling words."""
+        if not states_a_gap(text):
+            return False
+        weights = retrieval.term_weights
+        total = sum(weights.values())
+        held = set(terms(text))
+        return bool(total) and sum(w for t, w in weights.items() if t in held) / total >= GAP_ON_POINT
 
     def stream(
         self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]

@@ -16,7 +16,7 @@ from vectorstore.text import normalize
 DATA = Path(__file__).resolve().parents[1] / "data"
 QA_PATH = DATA / "qa.jsonl"
 # Further sets, each written from the pages without looking at the assistant's answers (see tests/data/README.md).
-QA_SETS = [QA_PATH, DATA / "qa_extra.jsonl"]
+QA_SETS = [QA_PATH, DATA / "qa_extra.jsonl", DATA / "qa_holdout.jsonl"]
 FIELDS: dict[str, type] = {
     "id": str,
     "question": str,

@@ -55,6 +55,8 @@ def _is_boilerplate(tag: Tag) -> bool:
         return True
     if tag.name == "header" and not tag.find(["h1"]):
         return True
+    if tag.name in HEADING_TAGS:
+        return False  # a section heading is content, whatever its id says ("social-security-and-assistance")
     marks = _words(tag.get("class")) | _words(tag.get("id"))
     return bool(marks & BOILERPLATE_WORDS) and not tag.find("h1")
 

@@ -120,3 +120,19 @@ def test_markdown_front_matter_and_headings() -> None:
         ("heading", "seasonal-work"),
         ("heading", "maximum-stay"),
     ]
+
+
+def test_a_heading_is_kept_whatever_words_its_id_holds() -> None:
+    # "social" and "language" mark site furniture in a class or id, but a section's own slug may hold them too.
+    html = (
+        "<html><head><title>Rights</title></head><body><main><h1>Rights</h1>"
+        '<h2 id="social-security-and-assistance">Social security and social assistance</h2>'
+        "<p>Beneficiaries get equal treatment in social security.</p>"
+        '<h2 id="language-courses">Language courses</h2><p>Courses are free.</p></main></body></html>'
+    )
+    page = parse(html, url="https://example.eu/rights")
+    headings = {b.anchor: b.text for b in page.blocks if b.kind == "heading" and b.level == 2}
+    assert headings == {
+        "social-security-and-assistance": "Social security and social assistance",
+        "language-courses": "Language courses",
+    }

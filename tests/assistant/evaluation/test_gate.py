@@ -1,4 +1,4 @@
-"""The project's QA set as a regression gate: CI fails when a headline figure falls below the level reached.
+"""The project's QA sets as a regression gate: CI fails when a headline figure falls below the level reached.
 
 The levels are those recorded in docs/evaluation.md, rounded down a little so that a single question changing
 its outcome (one of 33 refusal questions is 0.03) does not fail the build on its own.
@@ -14,25 +14,38 @@ import pytest
 from assistant.evaluation.command import main
 from vectorstore.settings import Settings
 
-QA_SET = Path(__file__).resolve().parents[2] / "data" / "qa.jsonl"
+DATA = Path(__file__).resolve().parents[2] / "data"
 GATES = {
-    "page/hit@5": 0.95,
-    "section/hit@5": 0.90,
-    "key_fact_recall": 0.80,
-    "faithfulness": 0.98,
-    "refusal_precision": 0.90,
-    "refusal_recall": 0.84,
+    "qa.jsonl": {
+        "page/hit@5": 0.96,
+        "section/hit@5": 0.91,
+        "key_fact_recall": 0.82,
+        "faithfulness": 0.98,
+        "refusal_precision": 0.93,
+        "refusal_recall": 0.90,
+    },
+    # The second set was written blind and has been a development set since; the held-out set is never gated.
+    "qa_extra.jsonl": {
+        "page/hit@5": 0.96,
+        "section/hit@5": 0.85,
+        "key_fact_recall": 0.68,
+        "faithfulness": 0.98,
+        "refusal_precision": 0.95,
+        "refusal_recall": 0.73,
+    },
 }
 
 
+@pytest.mark.parametrize("name", sorted(GATES))
 def test_the_qa_set_holds_its_figures(
-    corpus_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    name: str, corpus_settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    gates = [arg for name, level in GATES.items() for arg in ("--fail-under", f"{name}={level}")]
+    qa_set = DATA / name
+    gates = [arg for figure, level in GATES[name].items() for arg in ("--fail-under", f"{figure}={level}")]
     code = main(
         [
             "eval",
-            str(QA_SET),
+            str(qa_set),
             "--data-dir",
             str(corpus_settings.data_dir),
             "--out",
@@ -44,4 +57,4 @@ def test_the_qa_set_holds_its_figures(
     err = capsys.readouterr().err
     assert code == 0, err
     summary = json.loads((tmp_path / "run" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["pipelines"]["assistant"]["questions"] == sum(1 for line in QA_SET.open() if line.strip())
+    assert summary["pipelines"]["assistant"]["questions"] == sum(1 for line in qa_set.open() if line.strip())

@@ -115,7 +115,7 @@ _PLACES = {
     "switzerland": "switzerland swiss",
     "iceland": "iceland icelandic",
     "liechtenstein": "liechtenstein",
-    "united kingdom": "uk britain british england english",
+    "united kingdom": "uk britain british england",
     "united states": "us usa america american",
     "canada": "canada canadian",
     "australia": "australia australian",
@@ -130,7 +130,24 @@ _PLACES = {
     "china": "china chinese",
     "nigeria": "nigeria nigerian",
     "colombia": "colombia colombian",
+    "new zealand": "zealand",
+    "japan": "japan japanese",
+    "brazil": "brazil brazilian",
+    "mexico": "mexico mexican",
+    "south africa": "african",
+    "pakistan": "pakistan pakistani",
+    "bangladesh": "bangladesh bangladeshi",
+    "iraq": "iraq iraqi",
+    "iran": "iran iranian",
+    "ukraine": "ukraine ukrainian",
+    "russia": "russia russian",
+    "belarus": "belarus belarusian",
 }
+# Outside the EU and the Schengen area: another country's own immigration rules are not EU policy.
+_NON_EU = frozenset(
+    {"united kingdom", "united states", "canada", "australia", "new zealand", "japan", "brazil", "mexico",
+     "south africa", "india", "china", "turkey"}
+)  # fmt: skip
 _PLACE_WORDS = {word: place for place, words in _PLACES.items() for word in words.split()}
 _CAPITALISED = re.compile(r"(?<![.?!]\s)(?<!^)\b([A-Z][a-zà-ÿ]+|[A-Z]{2,})\b")
 
@@ -153,10 +170,57 @@ _OUTCOME = re.compile(
 )
 
 
+def _as_origin(word: str, question: str) -> bool:
+    """Whether the question names a country as where the person comes from ("I'm from Morocco", "a Moroccan
+    citizen"), which leaves the EU rule asked about in force, rather than as where a rule applies."""
+    w = re.escape(word)
+    return bool(
+        re.search(
+            rf"\b(from|of)\s+(the\s+)?{w}\b|\b{w}\s+(citizens?|nationals?|passports?|nationality|people)\b|"
+            rf"\b(i'?m|i am|he'?s|she'?s|they'?re|we'?re|is|are)\s+(an?\s+)?{w}\b",
+            question,
+            re.IGNORECASE,
+        )
+    )
+
+
+_COUNTRY_NAMES = frozenset({"us", "usa", "america", "uk", "britain", "england", "zealand", "türkiye"})
+
+
+def _as_destination(word: str, question: str) -> bool:
+    """Whether the question names a country as where someone goes or whose permits it asks about ("to Canada",
+    "a New Zealand working holiday visa"), rather than in passing ("my company's US parent") or as a language
+    ("an interview in Japanese")."""
+    if word.lower() not in _PLACES and word.lower() not in _COUNTRY_NAMES:
+        return False
+    w = re.escape(word)
+    return bool(
+        re.search(
+            rf"\b(to|in|into)\s+(the\s+)?{w}\b|\b{w}\s+(visas?|permits?|citizenship|residence|immigration|"
+            rf"working holiday|green card|embassy|consulate|work)\b",
+            question,
+            re.IGNORECASE,
+        )
+    )
+
+
+def _places(question: str) -> list[tuple[str, str]]:
+    """The countries a question names (the word as written, the country), "New Zealand" and "US" included."""
+    lowered = question.lower()
+    found = [(name, name) for name in _PLACES if " " in name and re.search(rf"\b{name}\b", lowered)]
+    for word in re.findall(r"[A-Za-zÀ-ÿ]+", question):
+        place = _PLACE_WORDS.get(word.lower())
+        if place is None or (word.lower() == "us" and word != "US") or (place, place) in found:
+            continue
+        found.append((word, place))
+    return found
+
+
 def uncovered_specifics(question: str, passages: str, vocabulary: Collection[str]) -> list[str]:
     """What the question asks for that the sources cannot answer: the outcome of one person's case, years the
-    passages do not mention, and, in a question asking for a figure or a date, countries the passages do not
-    mention or names the store has never seen.
+    passages do not mention, a country outside the EU whose own rules are asked about (when they do not mention
+    it), and, in a question asking for a figure or a date, countries the passages do not mention or names the
+    store has never seen. A country named as where the person comes from ("I'm from Morocco") does not count.
 
     Passages about the EU rule in general do not answer "the fee in Austria", "the figures for 2019" or "Ahmed's
     appeal", however close they are otherwise; the assistant then says it could not find it.
@@ -164,13 +228,11 @@ def uncovered_specifics(question: str, passages: str, vocabulary: Collection[str
     text = normalize(passages).lower()
     missing: list[str] = []
     figure = bool(_FIGURE_QUESTION.search(question))
-    if figure:
-        for word in re.findall(r"[A-Za-zÀ-ÿ]+", question):
-            place = _PLACE_WORDS.get(word.lower())
-            if place is None or (word.lower() == "us" and word != "US"):
-                continue
-            if not any(re.search(rf"\b{re.escape(w)}\b", text) for w in (place, *_PLACES[place].split())):
-                missing.append(word)
+    for word, place in _places(question):
+        if _as_origin(word, question) or not (figure or (place in _NON_EU and _as_destination(word, question))):
+            continue
+        if not any(re.search(rf"\b{re.escape(w)}\b", text) for w in (place, *_PLACES[place].split())):
+            missing.append(word)
     if _OUTCOME.search(question):
         missing.append("the outcome of an individual case")
     for match in _CAPITALISED.finditer(question) if figure else ():

@@ -50,6 +50,10 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+# A pointer to another page ("See the single permit.", "For the steps of the procedure, see asylum in the EU."):
+# it names where the answer is without giving it.
+_POINTER = re.compile(r"^(for [^,]{0,80}, )?see\b", re.IGNORECASE)
+POINTER_WORDS = 20
 _SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
@@ -101,6 +105,8 @@ class ExtractiveComposer:
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
                 if not _SENTENCE_END.search(text):
                     continue  # a heading, a link's text or a list without its lead-in: not a statement to quote
+                if _POINTER.match(text) and len(text.split()) <= POINTER_WORDS:
+                    continue
                 present = set(terms(text)) | heading_terms
                 share = sum(w for t, w in weight.items() if alts.held(t, present)) / total if total else 0.0
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
@@ -139,7 +145,8 @@ class ExtractiveComposer:
             chosen.extend(group)
             words += size
         asked = retrieval.focus_query or question
-        if unanswered_count(asked, " ".join(c.text for c in chosen), retrieval.alternatives):
+        quoted = " ".join(c.text for c in chosen)
+        if unanswered_count(asked, quoted, retrieval.alternatives):
             return []  # "how many X?" and no number of X among the sentences: not an answer
         first_seen: dict[int, int] = {}
         for c in chosen:

@@ -148,3 +148,25 @@ def test_a_sentence_saying_the_sources_lack_something_is_recognised() -> None:
     assert states_a_gap("This knowledge base does not have confirmed information on the opening date.")
     assert states_a_gap("Our sources do not confirm that applications have opened.")
     assert not states_a_gap("The Talent Pool does not give anyone a right to enter the EU.")
+
+
+@pytest.mark.parametrize(
+    ("question", "passages", "missing"),
+    [
+        # Another country's own immigration rules are not EU policy.
+        ("How do I apply for a New Zealand working holiday visa?", "seasonal work permit", ["new zealand"]),
+        ("Can I move to Canada with my EU Blue Card?", "blue card holders may move", ["Canada"]),
+        # Named in passing, or as where the person comes from: the EU rule still answers.
+        ("Can my company's US parent send me to its Madrid branch?", "intra-corporate transfer", []),
+        ("I'm from Morocco. How long would a faster procedure take?", "accelerated procedure: three months", []),
+        ("How long can Canadian citizens stay in the Schengen area?", "90 days in any 180-day period", []),
+        # A figure for one EU country the passages never name.
+        ("What is the Blue Card salary threshold in Austria?", "each Member State sets a threshold", ["Austria"]),
+    ],
+)
+def test_countries_a_question_names(question: str, passages: str, missing: list[str]) -> None:
+    assert uncovered_specifics(question, passages, {"schengen", "madrid", "blue", "card"}) == missing
+
+
+def test_a_language_is_not_a_destination() -> None:
+    assert uncovered_specifics("Can I have my asylum interview in Japanese or in English?", "interpreter", set()) == []

@@ -56,3 +56,22 @@ def search_query(question: str, history: Sequence[Turn]) -> str:
     if len(earlier) > 1 and is_follow_up(earlier[-1]):
         context.insert(0, earlier[-2])
     return " ".join([*context, question])
+
+
+# Where a question asks a second thing: a new sentence, or "and"/"or"/a semicolon before a question word.
+_SECOND_ASK = re.compile(
+    r"\?\s+(?=[^\W\d_])|;\s+|,?\s+(?:and|or|but|plus)\s+(?=(?:what|how|which|who|when|where|why|is|are|does|do|can|could|"
+    r"will|would|should|must)\b)",
+    re.IGNORECASE,
+)
+MIN_PART_TERMS = 2
+
+
+def question_parts(question: str) -> list[str]:
+    """The separate asks of a compound question ("what does ETIAS cost, and what does the EES record?"), each
+    with at least two content words of its own; an empty list when there is only one."""
+    pieces = [p.strip(" ,?") for p in _SECOND_ASK.split(question)]
+    # A piece that refers back ("how long would that take") is read with the one before it.
+    parts = [f"{pieces[i - 1]} {piece}" if i and _REFERRING.search(piece) else piece for i, piece in enumerate(pieces)]
+    parts = [p for p, piece in zip(parts, pieces, strict=True) if len(terms(piece)) >= MIN_PART_TERMS]
+    return parts if len(parts) > 1 else []

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from assistant.conversation import question_parts
 from assistant.errors import ConfigError
 from assistant.lexicon import Alternatives, alternatives
 from assistant.spelling import repair
@@ -70,6 +71,8 @@ class Retrieval:
     # For a follow-up searched together with earlier questions: the follow-up alone, which says what is asked now.
     focus_query: str = ""
     focus_vector: np.ndarray | None = None
+    # For a compound question ("what does it cost, and how long is it valid?"): each ask with its vector.
+    parts: list[tuple[str, np.ndarray]] = field(default_factory=list)
 
     @property
     def best_relevance(self) -> float:
@@ -225,6 +228,9 @@ class Retriever:
             focus_lexical = lexical_index.search(focus_terms, limit=depth, doc_ids=topic)
             chunks.update({hit.chunk.id: hit.chunk for hit in focus_dense})
             fused = fuse(dense_ids, lexical_ids, [h.chunk.id for h in focus_dense], [h.id for h in focus_lexical])
+        asks = question_parts(result.focus_query or query)
+        if asks:
+            result.parts = list(zip(asks, self.store.embedder.embed(asks), strict=True))
         ranked = ranked_ids(fused)
         depth_needed = max(k, RERANK_DEPTH) if self.reranker else k
         # Fetch what lexical search alone found, with vectors, so every passage has a cosine similarity.

@@ -7,8 +7,11 @@ share of the question's words it (or its section heading) contains, each word we
 and its passage's similarity to the question, with a small bonus for numbers when the question asks for a figure or
 a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
 one already taken. A sentence that opens by referring back ("It", "This", "They") brings the sentence before it.
+A compound question ("what does ETIAS cost, and how long is it valid?") first gets the best sentence for each of
+its asks, scored the same way against that ask alone, so that the second ask is not crowded out by the first.
 There is no answer when the best sentence is the corpus saying it lacks the information, or when a "how many X?"
-question gets sentences with no number of X (``assistant.scope``).
+question gets sentences with no number of X (``assistant.scope``). Pointers to other pages ("See the single
+permit.") are never quoted.
 For a follow-up, searched together with the earlier question, the follow-up's own words and vector count as much
 as the whole search, so that "and how long is it valid?" after a question on the Blue Card salary quotes the
 validity, not the salary again. Sentences are given in the order of their passages, and within a passage in
@@ -20,6 +23,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+
+import numpy as np
 
 from assistant.compose import NOT_IN_SOURCES
 from assistant.retrieve import Retrieval
@@ -81,12 +86,19 @@ class ExtractiveComposer:
     weights: tuple[float, float, float] = WEIGHTS
     figure_bonus: float = 0.05
 
-    def candidates(self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]) -> list[Candidate]:
-        """Every sentence of the passages, scored against the question, best first."""
-        wanted = set(terms(retrieval.query or question))
+    def candidates(
+        self,
+        question: str,
+        retrieval: Retrieval,
+        sentences: dict[str, ChunkSentences],
+        *,
+        ask: tuple[str, np.ndarray] | None = None,
+    ) -> list[Candidate]:
+        """Every sentence of the passages, scored against the question (or one ``ask`` of it), best first."""
+        wanted = set(terms(ask[0] if ask else retrieval.query or question))
         weight = {t: retrieval.term_weights.get(t, 1.0) for t in wanted}
-        vector = retrieval.vector
-        if retrieval.focus_vector is not None:
+        vector = retrieval.vector if ask is None else ask[1]
+        if retrieval.focus_vector is not None and ask is None:
             # A follow-up: the passages are on the earlier topic already; what is asked now decides the sentences.
             focus = set(terms(retrieval.focus_query))
             weight = {t: w * (1.0 if t in focus else FOLLOW_UP_CONTEXT) for t, w in weight.items()}
@@ -122,10 +134,21 @@ class ExtractiveComposer:
             return []
         limit = self.max_sentences_list if _LIST_QUESTION.search(question) else self.max_sentences
         best = ranked[0].score
+        # A compound question: the best sentence for each of its asks comes first, whatever its overall rank.
+        by_place = {(c.passage, c.position): c for c in ranked}
+        wanted: list[Candidate] = []
+        for part in retrieval.parts:
+            top = self.candidates(question, retrieval, sentences, ask=part)[:1]
+            if top and top[0].similarity >= self.floor:
+                wanted.append(by_place[(top[0].passage, top[0].position)])
         chosen: list[Candidate] = []
         words = 0
-        for cand in ranked:
-            if len(chosen) >= limit or cand.score < best - self.margin or cand.similarity < self.floor:
+        for cand in [*dict.fromkeys(wanted), *ranked]:
+            if any((c.passage, c.position) == (cand.passage, cand.position) for c in chosen):
+                continue
+            if cand not in wanted and (
+                len(chosen) >= limit or cand.score < best - self.margin or cand.similarity < self.floor
+            ):
                 break
             vector = sentences[retrieval.passages[cand.passage].chunk.id].vectors[cand.position]
             if any(

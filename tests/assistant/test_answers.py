@@ -163,3 +163,18 @@ def test_a_draft_for_an_uncovered_message_points_to_official_channels(corpus_ass
     draft = corpus_assistant.draft("Dear team, what is the best pizza in Naples? Thanks, Luca")
     assert draft.answer.refused
     assert "Sources:" not in draft.text and "immigration-portal.ec.europa.eu" in draft.text
+
+
+@pytest.mark.parametrize(
+    ("question", "facts"),
+    [
+        ("How much does ETIAS cost, and how long is an authorisation valid?", ["EUR 20", "three years"]),
+        ("What is the Blue Card salary threshold, and how fast must family permits be decided?", ["1.6", "90 days"]),
+    ],
+)
+def test_each_ask_of_a_compound_question_is_answered(
+    corpus_assistant: Assistant, question: str, facts: list[str]
+) -> None:
+    answer = corpus_assistant.ask(question)
+    assert_grounded(answer)
+    assert [f for f in facts if f not in answer.text] == [], answer.text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.conversation import Turn, bounded, is_follow_up, search_query
+from assistant.conversation import Turn, bounded, is_follow_up, question_parts, search_query
 from assistant.errors import QuestionError
 from assistant.lexicon import alternatives
 from assistant.scope import (
@@ -170,3 +170,20 @@ def test_countries_a_question_names(question: str, passages: str, missing: list[
 
 def test_a_language_is_not_a_destination() -> None:
     assert uncovered_specifics("Can I have my asylum interview in Japanese or in English?", "interpreter", set()) == []
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        (
+            "How much does ETIAS cost, and how long is an authorisation valid?",
+            ["How much does ETIAS cost", "how long is an authorisation valid"],
+        ),
+        ("What is a Blue Card? Who can get one?", ["What is a Blue Card", "What is a Blue Card Who can get one"]),
+        ("What are the rules for students and researchers?", []),
+        ("what documents do I need? (immigration portal)", []),
+        ("Is ETIAS free, and why?", []),
+    ],
+)
+def test_a_compound_question_is_split_into_its_asks(question: str, parts: list[str]) -> None:
+    assert question_parts(question) == parts

@@ -18,6 +18,11 @@ _INSTRUCTION_PATTERNS = [
     r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}\b(instruction|instructions|rules?|prompts?|"
     r"guidelines|guardrails|context|above|previous|prior|everything|restrictions|sources?|knowledge base|database|"
     r"passages)\b",
+    r"\b(ignore|disregard|forget)\b[^.?!]{0,20}\bwhat (you were|you've been|you have been|you are) told\b",
+    r"\b(repeat|print|output|copy|show)\b[^.?!]{0,30}\b(everything|all|the text|the words)\s+(above|before this)\b",
+    # A role label inside the question, as if the conversation's own turns were being written.
+    r"(^|[\n>])\s*(system|assistant|developer)\s*:\s",
+    r"\b(assume|pretend|imagine)\b[^.?!]{0,30}\b(your )?(sources?|knowledge base)\s+(says?|said|states?|allows?)\b",
     # Text hidden from a human reader (an HTML comment, a markup tag) that addresses the assistant.
     r"<!--[^>]{0,300}\b(assistant|ai|model|bot|system|ignore|instead|tell the user)\b",
     # Role-play that asks the assistant to drop its role.

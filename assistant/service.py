@@ -31,7 +31,7 @@ from assistant.conversation import Turn, bounded, is_follow_up, search_query
 from assistant.draft import GREETINGS, Draft, make_draft, question_of
 from assistant.errors import ComposerError, ConfigError
 from assistant.retrieve import Filters, Retrieval, Retriever
-from assistant.scope import clean_question, on_topic, tries_to_instruct, uncovered_specifics
+from assistant.scope import clean_question, on_topic, tries_to_instruct, unanswered_count, uncovered_specifics
 from assistant.sentences import SentenceBank
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from vectorstore.settings import Settings
@@ -144,6 +144,11 @@ class Assistant:
                 log.warning("%s; answering with the extractive composer instead", exc)
                 composer_name = f"extractive (fallback: {exc})"
                 yield from self._verified(self.fallback, query, retrieval, sentences, checker)
+        if checker.kept and unanswered_count(question, render(checker.kept), retrieval.alternatives):
+            # "How many X?" answered without any number of X (a model may write around the gap): not an answer.
+            log.info("no number of what the question counts in the answer")
+            yield Final(self._refusal(question, NO_MATCH, started, passages=passages, query=query))
+            return
         if not checker.kept:
             reason = UNVERIFIED if checker.dropped else NO_MATCH
             yield Final(

@@ -134,6 +134,22 @@ def assert_verified(assistant: Assistant, answer: Answer) -> None:
         assert assistant.verifier.supports(sentence.text, backing), sentence
 
 
+def test_a_how_many_question_answered_without_a_number_of_it_is_refused(
+    server: ScriptedServer, make_assistant: Callable[..., Assistant]
+) -> None:
+    # The model quotes real, verifiable sentences, but none gives a number of travellers.
+    server.respond(lambda request: Reply(cited([quote(request)])))
+    assistant = make_assistant()
+
+    answer = assistant.ask("How many travellers has the Entry/Exit System registered since it started?")
+
+    request = answer_request(server)
+    _, sentence = quote(request)
+    assert "traveller" not in sentence.lower() or not numbers_in(sentence), sentence  # the premise of the test
+    assert answer.refused and answer.reason == NO_MATCH, answer.text
+    assert_verified(assistant, answer)
+
+
 # -- the server itself, with the clients the composers use -------------------------------------------------------
 
 

@@ -46,6 +46,22 @@ _INSTRUCTION_PATTERNS = [
     r"\b(reply|respond|answer)\s+only\s+with\b",
     r"\byour\s+(own\s+)?(instructions|system prompt|prompt|guidelines|configuration|hidden rules)\b",
     r"\b(translate|summari[sz]e|rewrite|encode)\b[^.?!]{0,20}\b(the|your)\s+(instructions|prompt|rules)\b",
+    # Claims of authority over the assistant.
+    r"\b(i am|i'm|as)\s+(your|the)\s+(developer|creator|administrator|admin|owner|operator|programmer)\b|"
+    r"\b(admin|sudo|debug|maintenance|root)\s+(mode|override|access|command)\b",
+    # Role changes in other words.
+    r"\b(pretend|imagine)\s+(that\s+)?you\s+(are|were)\b|\broleplay\s+as\b|\bplay\s+the\s+(role|part)\s+of\b|"
+    r"\bact\s+as\s+(an?\s+)?(ai|assistant|chatbot|model|llm|unfiltered|uncensored)\b|\b(unfiltered|uncensored)\b",
+    # Dictating the form of the reply, or asking to answer beyond the sources.
+    r"\b(say|write|reply|respond|answer|output)\s+(only|just|exactly)\b[^.?!]{0,20}[\"'“]|"
+    r"\b(start|begin|end)\s+(your|the|each)\s+(answer|reply|response)s?\s+with\b",
+    r"\b(do not|don'?t|never|no need to)\s+(cite|mention|use|include|add|give|show)\s+(any\s+|the\s+|your\s+)?"
+    r"(sources?|citations?|references?)\b",
+    r"\b(make up|invent|fabricate|hallucinate)\s+(an?|the|some|any)\s+(answer|number|figure|source|citation|rule)s?\b|"
+    r"\beven if (it'?s|it is|that'?s|that is) not in (the|your) (sources?|documents?|knowledge base)\b",
+    r"\b(tell|inform)\s+(the\s+)?(user|reader|citizen)s?\s+that\b",
+    r"\bwrite\s+(me\s+)?an?\s+(poem|song|story|joke|limerick|rap|haiku|essay)\b",
+    r"\b(begin|end)\s+(of\s+)?(instructions|system|prompt)\b|<<\s*sys\s*>>|#{2,}\s*(instruction|system)",
 ]
 _INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

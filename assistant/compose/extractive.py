@@ -5,17 +5,19 @@ name), so composing is a few matrix products. Each sentence is scored by its cos
 share of the question's words it (or its section heading) contains, each word weighted by its rarity in the store
 (an everyday word counting when the pages' word for it is there, see ``assistant.lexicon``),
 and its passage's similarity to the question, with a small bonus for numbers when the question asks for a figure or
-a date. The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
+a date, and for sentences naming the term a definition question asks about ("what does 'first country of asylum'
+mean?"). The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
 one already taken. A sentence that opens by referring back ("It", "This", "They") brings the sentence before it.
+For a follow-up, searched together with the earlier question, the follow-up's own words and vector count as much
+as the whole search, so that "and how long is it valid?" after a question on the Blue Card salary quotes the
+validity, not the salary again. Sentences are given in the order of their passages, and within a passage in
+reading order.
+
 A compound question ("what does ETIAS cost, and how long is it valid?") first gets the best sentence for each of
 its asks, scored the same way against that ask alone, so that the second ask is not crowded out by the first.
 There is no answer when the best sentence is the corpus saying it lacks the information, or when a "how many X?"
 question gets sentences with no number of X (``assistant.scope``). Pointers to other pages ("See the single
 permit.") are never quoted.
-For a follow-up, searched together with the earlier question, the follow-up's own words and vector count as much
-as the whole search, so that "and how long is it valid?" after a question on the Blue Card salary quotes the
-validity, not the salary again. Sentences are given in the order of their passages, and within a passage in
-reading order.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ _REFERS_BACK = re.compile(
     re.IGNORECASE,
 )
 _DIGIT = re.compile(r"\d")
+# "What is X?", "What does 'X' mean?", "X meaning", "define X": the term asked about.
+_QUOTED_TERM = re.compile(r"['\"“‘]([^'\"”’]{3,60})['\"”’]")
+_DEFINITION = re.compile(
+    r"^(?:.*?\s(?:-|–|:)\s*)?(?:what\s+(?:is|are|does|do)\s+(?:an?\s+|the\s+)?(?P<a>[^?,]+?)(?:\s+mean|\s+exactly|"
+    r"\s+in\s+eu\s+law|\s+in\s+the\s+eu)?\s*(?:[?,]|$)|(?:define|meaning\s+of|definition\s+of)\s+(?:an?\s+|the\s+)?"
+    r"(?P<b>[^?,]+?)\s*(?:[?,]|$)|(?P<c>[^?,]+?)\s+(?:meaning|definition)\s*\?*\s*$)",
+    re.IGNORECASE,
+)
+_PRONOUNS = frozenset("it that this they these those".split())
+MAX_TERM_WORDS = 5
 # A pointer to another page ("See the single permit.", "For the steps of the procedure, see asylum in the EU."):
 # it names where the answer is without giving it.
 _POINTER = re.compile(r"^(for [^,]{0,80}, )?see\b", re.IGNORECASE)
@@ -85,6 +97,7 @@ class ExtractiveComposer:
     max_words: int = MAX_WORDS
     weights: tuple[float, float, float] = WEIGHTS
     figure_bonus: float = 0.05
+    definition_bonus: float = 0.05
 
     def candidates(
         self,
@@ -106,6 +119,7 @@ class ExtractiveComposer:
         total = sum(weight.values())
         alts = retrieval.alternatives
         figure = bool(_FIGURE_QUESTION.search(question))
+        term = defined_term(retrieval.focus_query or question) if ask is None and not figure else ""
         out: list[Candidate] = []
         w_sim, w_words, w_passage = self.weights
         for index, passage in enumerate(retrieval.passages):
@@ -124,6 +138,8 @@ class ExtractiveComposer:
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
                 if figure and _DIGIT.search(text):
                     score += self.figure_bonus
+                if term and term in text.lower():
+                    score += self.definition_bonus
                 out.append(Candidate(index, position, text, score, float(similarity)))
         return sorted(out, key=lambda c: c.score, reverse=True)
 
@@ -196,3 +212,15 @@ class ExtractiveComposer:
             return
         for cand in chosen:
             yield Cited(cand.text, (cand.passage + 1,))
+
+
+def defined_term(question: str) -> str:
+    """The term a definition question asks about, lower case ("what does 'first country of asylum' mean?" ->
+    "first country of asylum"); '' for other questions."""
+    match = _DEFINITION.match(question.strip())
+    if match is None:
+        return ""
+    quoted = _QUOTED_TERM.search(question)
+    term = quoted.group(1) if quoted else next(g for g in match.group("a", "b", "c") if g)
+    term = term.strip(" '\"“”‘’").lower()
+    return term if 0 < len(term.split()) <= MAX_TERM_WORDS and term not in _PRONOUNS else ""

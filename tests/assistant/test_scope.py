@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from assistant.compose.extractive import defined_term
 from assistant.conversation import Turn, bounded, is_follow_up, question_parts, search_query
 from assistant.errors import QuestionError
 from assistant.lexicon import alternatives
@@ -206,3 +207,19 @@ def test_a_language_is_not_a_destination() -> None:
 )
 def test_a_compound_question_is_split_into_its_asks(question: str, parts: list[str]) -> None:
     assert question_parts(question) == parts
+
+
+@pytest.mark.parametrize(
+    ("question", "term"),
+    [
+        ("What does 'first country of asylum' mean?", "first country of asylum"),
+        ("removal vs voluntary departure - what is removal?", "removal"),
+        ("significant migratory situation meaning", "significant migratory situation"),
+        ("define subsidiary protection", "subsidiary protection"),
+        ("what is temporary protection exactly, is it the same as asylum?", "temporary protection"),
+        ("integration as a two-way process - what does that mean", ""),
+        ("How long is an ETIAS authorisation valid?", ""),
+    ],
+)
+def test_the_term_a_definition_question_asks_about(question: str, term: str) -> None:
+    assert defined_term(question) == term

@@ -9,13 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Collection
 
+import numpy as np
+
+from assistant import prompts
 from assistant.errors import QuestionError
 from assistant.lexicon import Alternatives
+from vectorstore.embeddings import Embedder
+from vectorstore.sentences import split_sentences
 from vectorstore.text import normalize, terms
 
 # Phrasings that address the assistant's instructions or role rather than asking about policy.
 _INSTRUCTION_PATTERNS = [
-    r"\b(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}\b(instruction|instructions|rules?|prompts?|"
+    # Told to the assistant (a clause opening with the verb), not asked about someone ("can a state ignore the rules").
+    r"(?:^|[.!?:;,(\[\n-]\s*|\b(?:please|now|just|and|then|so|you\s+(?:must|should|will|can|need\s+to))\s+)"
+    r"(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}\b(instruction|instructions|rules?|prompts?|"
     r"guidelines|guardrails|context|above|previous|prior|everything|restrictions|sources?|knowledge base|database|"
     r"passages)\b",
     r"\b(ignore|disregard|forget)\b[^.?!]{0,20}\bwhat (you were|you've been|you have been|you are) told\b",
@@ -35,7 +42,9 @@ _INSTRUCTION_PATTERNS = [
     r"\b(pretend|act|behave|roleplay|role-play)\b[^.?!]{0,20}\b(as|like|to be)\b[^.?!]{0,30}\b(unrestricted|"
     r"jailbroken|different|another|evil|dan|without)\b",
     r"\bdo anything now\b|\bDAN\b|\bjailbreak|\bdeveloper mode\b|\bgod mode\b",
-    r"\bnew (instructions|persona|role)\b|\b(your|these are your)\s+new\s+rules\b",
+    r"\bnew (instructions?|persona|role)\b|\b(your|these are your)\s+new\s+rules\b",
+    r"\b(drop|remove|skip|omit|leave out|turn off|disable)\s+(the\s+|all\s+|any\s+|your\s+)?(citations|sources|"
+    r"references|safety rules|filters)\b",
     r"\b(from now on|henceforth)\b[^.?!]{0,40}\b(you|answer|respond|reply)\b",
     r"\b(respond|answer|reply|write)\b[^.?!]{0,30}\b(without|ignoring)\b[^.?!]{0,20}\b(sources|citations|rules|"
     r"restrictions)\b",
@@ -47,7 +56,8 @@ _INSTRUCTION_PATTERNS = [
     r"\byour\s+(own\s+)?(instructions|system prompt|prompt|guidelines|configuration|hidden rules)\b",
     r"\b(translate|summari[sz]e|rewrite|encode)\b[^.?!]{0,20}\b(the|your)\s+(instructions|prompt|rules)\b",
     # Claims of authority over the assistant.
-    r"\b(i am|i'm|as)\s+(your|the)\s+(developer|creator|administrator|admin|owner|operator|programmer)\b|"
+    r"\b(i am|i'm|as)\s+(one of\s+)?(your|the)\s+(developers?|creators?|administrators?|admin|owners?|operators?|"
+    r"programmers?)\b|"
     r"\b(admin|sudo|debug|maintenance|root)\s+(mode|override|access|command)\b",
     # Role changes in other words.
     r"\b(pretend|imagine)\s+(that\s+)?you\s+(are|were)\b|\broleplay\s+as\b|\bplay\s+the\s+(role|part)\s+of\b|"
@@ -321,3 +331,38 @@ _GAP = re.compile(
 def states_a_gap(sentence: str) -> bool:
     """Whether a sentence of the corpus says that the sources lack the information."""
     return bool(_GAP.search(sentence))
+
+
+INSTRUCTION_SIMILARITY = 0.6  # least cosine between a sentence of the question and an example instruction
+
+
+class InstructionCheck:
+    """Instructions in words no pattern foresaw: each sentence of a question is compared with example instructions
+    (``prompts/instruction_examples.txt``) by the embedding model's cosine similarity.
+
+    None of the 533 answerable questions of the project's QA sets and Pact benchmark comes closer than 0.57 to an
+    example, and ``INSTRUCTION_SIMILARITY`` is set just above; tests/data/instructions_blind.jsonl measures what it
+    adds to the patterns (docs/evaluation.md).
+    """
+
+    def __init__(self, embedder: Embedder, *, threshold: float = INSTRUCTION_SIMILARITY) -> None:
+        self.embedder = embedder
+        self.threshold = threshold
+        self._examples: np.ndarray | None = None
+
+    @property
+    def examples(self) -> np.ndarray:
+        """The example instructions' vectors (encoded on first use)."""
+        if self._examples is None:
+            lines = prompts.load("instruction_examples").splitlines()
+            self._examples = self.embedder.embed([s for s in (line.strip() for line in lines) if s and s[0] != "#"])
+        return self._examples
+
+    def vectors(self, question: str) -> np.ndarray:
+        """The question's vector, then one per sentence when it has several (one call to the model)."""
+        sentences = split_sentences(question.replace("\n", ". "))
+        return self.embedder.embed([question, *(sentences if len(sentences) > 1 else [])])
+
+    def instructs(self, vectors: np.ndarray) -> bool:
+        """Whether any of the vectors is as close to an example instruction as the threshold."""
+        return bool(float((vectors @ self.examples.T).max()) >= self.threshold)

@@ -31,7 +31,14 @@ from assistant.conversation import Turn, bounded, is_follow_up, search_query
 from assistant.draft import GREETINGS, Draft, make_draft, question_of
 from assistant.errors import ComposerError, ConfigError
 from assistant.retrieve import Filters, Retrieval, Retriever
-from assistant.scope import clean_question, on_topic, tries_to_instruct, unanswered_count, uncovered_specifics
+from assistant.scope import (
+    InstructionCheck,
+    clean_question,
+    on_topic,
+    tries_to_instruct,
+    unanswered_count,
+    uncovered_specifics,
+)
 from assistant.sentences import SentenceBank
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from vectorstore.settings import Settings
@@ -74,6 +81,7 @@ class Assistant:
         self.retriever = Retriever(self.store, settings)
         self.bank = SentenceBank(self.store)
         self._verifier: Verifier | None = None
+        self.instruction_check = InstructionCheck(self.store.embedder)
 
     @property
     def verifier(self) -> Verifier:
@@ -94,6 +102,7 @@ class Assistant:
             torch.set_num_threads(self.settings.serve_threads)
         self.store.open()
         self.store.embedder.embed(["warm up"])
+        self.instruction_check.examples  # noqa: B018 - encoding the example instructions is the point
         self.store.lexical  # noqa: B018 - syncing the lexical index is the point
 
     def ask(self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
@@ -117,8 +126,17 @@ class Assistant:
         if lexical.count() == 0:
             yield Final(self._refusal(question, EMPTY_STORE, started))
             return
+        vectors = self.instruction_check.vectors(question)
+        if self.instruction_check.instructs(vectors):
+            yield Final(self._refusal(question, INSTRUCTIONS, started))
+            return
         query = self.search_query(question, bounded(history, self.settings.history_turns))
-        retrieval = self.retriever.retrieve(query, filters=filters, focus=question if query != question else "")
+        retrieval = self.retriever.retrieve(
+            query,
+            filters=filters,
+            focus=question if query != question else "",
+            vector=vectors[0] if query == question else None,  # the question's vector, computed once
+        )
         passages = self._reported(retrieval)
         if retrieval.best_match < self.settings.relevance_floor:
             reason = NO_MATCH if on_topic(query) else OUT_OF_SCOPE

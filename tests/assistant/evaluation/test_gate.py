@@ -21,17 +21,17 @@ GATES = {
         "section/hit@5": 0.91,
         "key_fact_recall": 0.82,
         "faithfulness": 0.98,
-        "refusal_precision": 0.93,
+        "refusal_precision": 0.96,
         "refusal_recall": 0.90,
     },
     # The second set was written blind and has been a development set since; the held-out set is never gated.
     "qa_extra.jsonl": {
         "page/hit@5": 0.96,
         "section/hit@5": 0.85,
-        "key_fact_recall": 0.68,
+        "key_fact_recall": 0.71,
         "faithfulness": 0.98,
         "refusal_precision": 0.95,
-        "refusal_recall": 0.73,
+        "refusal_recall": 0.80,
     },
 }
 

@@ -18,11 +18,12 @@ from vectorstore.embeddings import Embedder
 from vectorstore.sentences import split_sentences
 from vectorstore.text import normalize, terms
 
+# A verb told to the assistant (opening a clause, or after "please", "you must"...), not asked about someone
+# ("can a state ignore the rules?", "do I need to write an essay?").
+_TOLD = r"(?:^|[.!?:;,(\[\n-]\s*|\b(?:please|now|just|and|then|so|you\s+(?:must|should|will|can|need\s+to))\s+)"
 # Phrasings that address the assistant's instructions or role rather than asking about policy.
 _INSTRUCTION_PATTERNS = [
-    # Told to the assistant (a clause opening with the verb), not asked about someone ("can a state ignore the rules").
-    r"(?:^|[.!?:;,(\[\n-]\s*|\b(?:please|now|just|and|then|so|you\s+(?:must|should|will|can|need\s+to))\s+)"
-    r"(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}\b(instruction|instructions|rules?|prompts?|"
+    _TOLD + r"(ignore|disregard|forget|override|bypass|skip)\b[^.?!]{0,40}\b(instruction|instructions|rules?|prompts?|"
     r"guidelines|guardrails|context|above|previous|prior|everything|restrictions|sources?|knowledge base|database|"
     r"passages)\b",
     r"\b(ignore|disregard|forget)\b[^.?!]{0,20}\bwhat (you were|you've been|you have been|you are) told\b",
@@ -43,8 +44,8 @@ _INSTRUCTION_PATTERNS = [
     r"jailbroken|different|another|evil|dan|without)\b",
     r"\bdo anything now\b|\bDAN\b|\bjailbreak|\bdeveloper mode\b|\bgod mode\b",
     r"\bnew (instructions?|persona|role)\b|\b(your|these are your)\s+new\s+rules\b",
-    r"\b(drop|remove|skip|omit|leave out|turn off|disable)\s+(the\s+|all\s+|any\s+|your\s+)?(citations|sources|"
-    r"references|safety rules|filters)\b",
+    _TOLD + r"(drop|remove|skip|omit|leave out|turn off|disable)\s+(the\s+|all\s+|any\s+|your\s+)?(citations|"
+    r"sources|references|safety rules|filters)\b",
     r"\b(from now on|henceforth)\b[^.?!]{0,40}\b(you|answer|respond|reply)\b",
     r"\b(respond|answer|reply|write)\b[^.?!]{0,30}\b(without|ignoring)\b[^.?!]{0,20}\b(sources|citations|rules|"
     r"restrictions)\b",
@@ -56,8 +57,9 @@ _INSTRUCTION_PATTERNS = [
     r"\byour\s+(own\s+)?(instructions|system prompt|prompt|guidelines|configuration|hidden rules)\b",
     r"\b(translate|summari[sz]e|rewrite|encode)\b[^.?!]{0,20}\b(the|your)\s+(instructions|prompt|rules)\b",
     # Claims of authority over the assistant.
-    r"\b(i am|i'm|as)\s+(one of\s+)?(your|the)\s+(developers?|creators?|administrators?|admin|owners?|operators?|"
-    r"programmers?)\b|"
+    r"\b(i am|i'm|as)\s+(one of\s+)?(your\s+(developers?|creators?|administrators?|admin|owners?|operators?|"
+    r"programmers?)\b|the\s+(developers?|creators?|administrators?|admin|owners?|operators?|programmers?)\s+of\s+"
+    r"(this|the|you)\b[^.?!]{0,15}\b(assistant|chatbot|bot|system|service|tool|site|model|ai)\b)|"
     r"\b(admin|sudo|debug|maintenance|root)\s+(mode|override|access|command)\b",
     # Role changes in other words.
     r"\b(pretend|imagine)\s+(that\s+)?you\s+(are|were)\b|\broleplay\s+as\b|\bplay\s+the\s+(role|part)\s+of\b|"
@@ -69,8 +71,8 @@ _INSTRUCTION_PATTERNS = [
     r"(sources?|citations?|references?)\b",
     r"\b(make up|invent|fabricate|hallucinate)\s+(an?|the|some|any)\s+(answer|number|figure|source|citation|rule)s?\b|"
     r"\beven if (it'?s|it is|that'?s|that is) not in (the|your) (sources?|documents?|knowledge base)\b",
-    r"\b(tell|inform)\s+(the\s+)?(user|reader|citizen)s?\s+that\b",
-    r"\bwrite\s+(me\s+)?an?\s+(poem|song|story|joke|limerick|rap|haiku|essay)\b",
+    _TOLD + r"(tell|inform)\s+(the\s+)?(user|reader|citizen)s?\s+that\b",
+    _TOLD + r"write\s+(me\s+)?an?\s+(poem|song|story|joke|limerick|rap|haiku|essay)\b",
     r"\b(begin|end)\s+(of\s+)?(instructions|system|prompt)\b|<<\s*sys\s*>>|#{2,}\s*(instruction|system)",
 ]
 _INSTRUCTIONS = re.compile("|".join(f"(?:{p})" for p in _INSTRUCTION_PATTERNS), re.IGNORECASE)

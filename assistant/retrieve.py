@@ -270,15 +270,19 @@ def ranked_ids(scores: dict[str, float]) -> list[str]:
     return sorted(scores, key=lambda cid: scores[cid], reverse=True)
 
 
-def coverage(weights: dict[str, float], chunk: Chunk, alts: Alternatives | None = None) -> float:
-    """The share of the question's words, weighted by rarity, found in the chunk, its headings or its title (an
-    everyday word counts as found when the policy word standing in for it is)."""
+def word_share(weights: dict[str, float], present: set[str], alts: Alternatives | None = None) -> float:
+    """The share of the question's words (stems by weight) that are ``present``; an everyday word counts as
+    present when a policy word standing in for it is (``alts``). 0 when there are no words."""
     total = sum(weights.values())
     if not total:
         return 0.0
-    held = set(terms(f"{chunk.title} {chunk.heading_path} {chunk.text}"))
     alts = alts or Alternatives()
-    return sum(w for t, w in weights.items() if alts.held(t, held)) / total
+    return sum(w for t, w in weights.items() if alts.held(t, present)) / total
+
+
+def coverage(weights: dict[str, float], chunk: Chunk, alts: Alternatives | None = None) -> float:
+    """The share of the question's words, weighted by rarity, found in the chunk, its headings or its title."""
+    return word_share(weights, set(terms(f"{chunk.title} {chunk.heading_path} {chunk.text}")), alts)
 
 
 def retrieve(store: Store, query: str, *, k: int = 5, filters: Filters | None = None) -> list[Passage]:

@@ -81,7 +81,7 @@ class Assistant:
         self.retriever = Retriever(self.store, settings)
         self.bank = SentenceBank(self.store)
         self._verifier: Verifier | None = None
-        self.instruction_check = InstructionCheck(self.store.embedder)
+        self._instruction_check: InstructionCheck | None = None
 
     @property
     def verifier(self) -> Verifier:
@@ -89,6 +89,13 @@ class Assistant:
         if self._verifier is None:
             self._verifier = Verifier(self.store.embedder, threshold=self.settings.support_threshold)
         return self._verifier
+
+    @property
+    def instruction_check(self) -> InstructionCheck:
+        """The check of questions against example instructions, with the store's embedding model."""
+        if self._instruction_check is None:
+            self._instruction_check = InstructionCheck(self.store.embedder)
+        return self._instruction_check
 
     def warm_up(self) -> None:
         """Open the store, load the model and the lexical index now rather than on the first question.

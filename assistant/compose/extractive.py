@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from assistant.compose import NOT_IN_SOURCES
-from assistant.retrieve import Retrieval
+from assistant.retrieve import Retrieval, word_share
 from assistant.scope import states_a_gap, unanswered_count
 from assistant.sentences import ChunkSentences
 from assistant.verify import Cited
@@ -116,7 +116,6 @@ class ExtractiveComposer:
             focus = set(terms(retrieval.focus_query))
             weight = {t: w * (1.0 if t in focus else FOLLOW_UP_CONTEXT) for t, w in weight.items()}
             vector = FOLLOW_UP_CONTEXT * retrieval.vector + (1 - FOLLOW_UP_CONTEXT) * retrieval.focus_vector
-        total = sum(weight.values())
         alts = retrieval.alternatives
         figure = bool(_FIGURE_QUESTION.search(question))
         term = defined_term(retrieval.focus_query or question) if ask is None and not figure else ""
@@ -133,8 +132,7 @@ class ExtractiveComposer:
                     continue  # a heading, a link's text or a list without its lead-in: not a statement to quote
                 if _POINTER.match(text) and len(text.split()) <= POINTER_WORDS:
                     continue
-                present = set(terms(text)) | heading_terms
-                share = sum(w for t, w in weight.items() if alts.held(t, present)) / total if total else 0.0
+                share = word_share(weight, set(terms(text)) | heading_terms, alts)
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
                 if figure and _DIGIT.search(text):
                     score += self.figure_bonus
@@ -195,12 +193,7 @@ class ExtractiveComposer:
     @staticmethod
     def _gap_on_point(text: str, retrieval: Retrieval) -> bool:
         """Whether a sentence says the sources lack the information, in the question's own telling words."""
-        if not states_a_gap(text):
-            return False
-        weights = retrieval.term_weights
-        total = sum(weights.values())
-        held = set(terms(text))
-        return bool(total) and sum(w for t, w in weights.items() if t in held) / total >= GAP_ON_POINT
+        return states_a_gap(text) and word_share(retrieval.term_weights, set(terms(text))) >= GAP_ON_POINT
 
     def stream(
         self, question: str, retrieval: Retrieval, sentences: dict[str, ChunkSentences]

@@ -90,6 +90,15 @@ class Answer:
     search_query: str = ""  # what retrieval searched for (the question, or the follow-up resolved from history)
     composer: str = ""
     seconds: float = 0.0
+    language: str = "en"  # the question's language: the assistant's own words are in it
+    note: str = ""  # a line in that language shown above the answer (e.g. that it quotes English sources)
+    rule: str = ""  # for a refusal: the rule that made it
+    trace: list[dict[str, Any]] = field(default_factory=list)  # per stage: decision, rule, details, ms
+
+    @property
+    def shown_text(self) -> str:
+        """The answer as shown to a person: the note, if any, above the text."""
+        return f"{self.note}\n\n{self.text}" if self.note else self.text
 
     def to_dict(self, *, passages: bool = True) -> dict[str, Any]:
         """The answer as JSON-ready data."""

@@ -9,8 +9,9 @@ cosine similarity to the question (``relevance``), which the relevance floor is 
 from __future__ import annotations
 
 import logging
+import re
 import threading
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +21,7 @@ from assistant.conversation import question_parts
 from assistant.errors import ConfigError
 from assistant.lexicon import Alternatives, alternatives
 from assistant.spelling import repair
+from vectorstore.multilingual import calibrated
 from vectorstore.records import Chunk
 from vectorstore.settings import Settings
 from vectorstore.store import Store
@@ -73,6 +75,15 @@ class Retrieval:
     focus_vector: np.ndarray | None = None
     # For a compound question ("what does it cost, and how long is it valid?"): each ask with its vector.
     parts: list[tuple[str, np.ndarray]] = field(default_factory=list)
+    # "en": vectors of the English model (MiniLM); "multilingual": of the multilingual model, for a question in
+    # another language, its cosines mapped onto the English model's scale (``vectorstore.multilingual.calibrated``).
+    space: str = "en"
+
+    def similarities(self, cosines: np.ndarray) -> np.ndarray:
+        """Cosines between vectors of this retrieval's space, on the English model's scale."""
+        if self.space == "multilingual":
+            return np.asarray(calibrated(cosines), dtype=np.float32)  # type: ignore[arg-type]
+        return cosines
 
     @property
     def best_relevance(self) -> float:
@@ -81,7 +92,10 @@ class Retrieval:
 
     @property
     def best_match(self) -> float:
-        """How well the best passage matches: the mean of its cosine similarity and its word coverage (0-1)."""
+        """How well the best passage matches: the mean of its cosine similarity and its word coverage (0-1); for a
+        question in another language, whose words the English passages do not share, its similarity alone."""
+        if self.space == "multilingual":
+            return self.best_relevance
         return max((match_score(p) for p in self.passages), default=0.0)
 
 
@@ -185,6 +199,7 @@ class Retriever:
         filters: Filters | None = None,
         vector: np.ndarray | None = None,
         focus: str = "",
+        language: str = "en",
     ) -> Retrieval:
         """The ``k`` best passages for ``query`` (normalised first), fused, diversified and optionally reranked.
 
@@ -193,6 +208,8 @@ class Retriever:
         so that "and how long is it valid?" finds the validity section of the Blue Card pages.
         """
         k = k or self.settings.top_k
+        if language != "en" and self.store.multilingual_collection is not None:
+            return self._retrieve_multilingual(normalize(query), k=k, filters=filters, focus=normalize(focus))
         query = normalize(query)
         lexical_index = self.store.lexical  # in step with the collection, and counts its chunks without a scan
         total = lexical_index.count()
@@ -263,6 +280,79 @@ class Retriever:
             for cid in chosen[:k]
         ]
         return result
+
+    def _retrieve_multilingual(self, query: str, *, k: int, filters: Filters | None, focus: str) -> Retrieval:
+        """Retrieval for a question in another language than the sources': the multilingual model's sentence
+        vectors instead of the English model's, fused with BM25 over the words the languages share (names,
+        acronyms, numbers, the sources' own terms), every cosine mapped onto the English model's scale."""
+        lexical_index = self.store.lexical
+        total = lexical_index.count()
+        encoder = self.store.encoder
+        vector = encoder.query([query or " "])[0]
+        result = Retrieval(query=query, vector=vector, space="multilingual")
+        if not query or total == 0:
+            return result
+        vocabulary = lexical_index.vocabulary()
+        shared = shared_words(query, vocabulary)
+        result.term_weights = lexical_index.term_weights(set(terms(shared)))
+        _, doc_ids = self._where(filters)
+        if doc_ids == []:
+            return result
+        depth = self.settings.candidates
+        dense = self.store.multilingual_search(vector, k=depth, doc_ids=doc_ids)
+        lexical = lexical_index.search(shared, limit=depth, doc_ids=doc_ids) if shared else []
+        dense_ids = [cid for cid, _ in dense]
+        lexical_ids = [hit.id for hit in lexical]
+        rankings = [dense_ids, lexical_ids]
+        relevance = {cid: calibrated(score, level="passage") for cid, score in dense}
+        if focus and focus != query:
+            result.focus_query = focus
+            result.focus_vector = encoder.query([focus])[0]
+            topic = list(dict.fromkeys(c.doc_id for c in self.store.get_chunks(ranked_ids(fuse(*rankings))[:10])))
+            rankings.append(
+                [cid for cid, _ in self.store.multilingual_search(result.focus_vector, k=depth, doc_ids=topic)]
+            )
+        fused = fuse(*rankings)
+        window = ranked_ids(fused)[: k * 3]
+        chunks = {c.id: c for c in self.store.get_chunks(window)}
+        missing = [chunks[cid] for cid in window if cid in chunks and cid not in relevance]
+        for cid, rows in self.store.multilingual_vectors(missing).items():
+            relevance[cid] = calibrated(float((rows @ vector).max()), level="passage")
+        window = [cid for cid in window if cid in chunks and cid in relevance]
+        chosen = diversify(
+            window, {cid: chunks[cid].doc_id for cid in window}, k=k, max_per_page=self.settings.max_per_page
+        )
+        dense_rank = {cid: r for r, cid in enumerate(dense_ids, start=1)}
+        lexical_rank = {cid: r for r, cid in enumerate(lexical_ids, start=1)}
+        result.passages = [
+            Passage(
+                chunk=chunks[cid],
+                score=fused[cid],
+                relevance=relevance[cid],
+                coverage=coverage(result.term_weights, chunks[cid]),
+                dense_rank=dense_rank.get(cid),
+                lexical_rank=lexical_rank.get(cid),
+            )
+            for cid in chosen
+        ]
+        return result
+
+
+MIN_SHARED_CHARS = 5
+
+
+def shared_words(question: str, vocabulary: Collection[str]) -> str:
+    """The words of a question in another language that the English sources may hold as written: numbers, acronyms,
+    and words of five letters or more that the store's vocabulary knows (names, and terms such as "Schengen",
+    "Eurodac" or "migration" that many languages share)."""
+    kept = []
+    for word in re.findall(r"[\w-]+", question):
+        stems = terms(word)
+        neutral = any(ch.isdigit() for ch in word) or (word.isupper() and len(word) >= 2)
+        known = len(word) >= MIN_SHARED_CHARS and bool(stems) and all(stem in vocabulary for stem in stems)
+        if neutral or known:
+            kept.append(word)
+    return " ".join(kept)
 
 
 def ranked_ids(scores: dict[str, float]) -> list[str]:

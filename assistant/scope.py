@@ -15,6 +15,7 @@ from assistant import prompts
 from assistant.errors import QuestionError
 from assistant.lexicon import Alternatives
 from vectorstore.embeddings import Embedder
+from vectorstore.multilingual import MultilingualEncoder, calibrated
 from vectorstore.sentences import split_sentences
 from vectorstore.text import normalize, terms
 
@@ -351,19 +352,34 @@ class InstructionCheck:
         self.embedder = embedder
         self.threshold = threshold
         self._examples: np.ndarray | None = None
+        self._examples_multilingual: np.ndarray | None = None
 
     @property
     def examples(self) -> np.ndarray:
         """The example instructions' vectors (encoded on first use)."""
         if self._examples is None:
-            lines = prompts.load("instruction_examples").splitlines()
-            self._examples = self.embedder.embed([s for s in (line.strip() for line in lines) if s and s[0] != "#"])
+            self._examples = self.embedder.embed(self._example_lines())
         return self._examples
+
+    @staticmethod
+    def _example_lines() -> list[str]:
+        lines = prompts.load("instruction_examples").splitlines()
+        return [s for s in (line.strip() for line in lines) if s and s[0] != "#"]
 
     def vectors(self, question: str) -> np.ndarray:
         """The question's vector, then one per sentence when it has several (one call to the model)."""
         sentences = split_sentences(question.replace("\n", ". "))
         return self.embedder.embed([question, *(sentences if len(sentences) > 1 else [])])
+
+    def instructs_multilingual(self, question: str, encoder: MultilingualEncoder) -> bool:
+        """The same check for a question in another language, with the multilingual model: the example
+        instructions are English, and the model places an instruction in any language near them. Its cosines are
+        mapped onto the English model's scale first (``vectorstore.multilingual.calibrated``)."""
+        if self._examples_multilingual is None:
+            self._examples_multilingual = encoder.query(self._example_lines())
+        sentences = split_sentences(question.replace("\n", ". "))
+        vectors = encoder.query([question, *(sentences if len(sentences) > 1 else [])])
+        return bool(calibrated(float((vectors @ self._examples_multilingual.T).max())) >= self.threshold)
 
     def instructs(self, vectors: np.ndarray) -> bool:
         """Whether any of the vectors is as close to an example instruction as the threshold."""

@@ -33,21 +33,24 @@ class SentenceBank:
         self._cache: OrderedDict[str, ChunkSentences] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, chunks: Sequence[Chunk]) -> dict[str, ChunkSentences]:
-        """The sentences and vectors of each chunk, by chunk id."""
+    def get(self, chunks: Sequence[Chunk], *, space: str = "en") -> dict[str, ChunkSentences]:
+        """The sentences and vectors of each chunk, by chunk id (``space``: "en" for the English model's vectors,
+        "multilingual" for the multilingual model's)."""
         out: dict[str, ChunkSentences] = {}
         with self._lock:
             for c in chunks:
-                if c.id in self._cache:
-                    self._cache.move_to_end(c.id)
-                    out[c.id] = self._cache[c.id]
+                key = f"{space}:{c.id}"
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    out[c.id] = self._cache[key]
         missing = [c for c in chunks if c.id not in out]
         if missing:
-            stored = self.store.sentence_vectors(missing)
+            multilingual = space == "multilingual"
+            stored = self.store.multilingual_vectors(missing) if multilingual else self.store.sentence_vectors(missing)
             absent = [c for c in missing if c.id not in stored]
             if absent:
                 texts = [c.sentence_in_context(s) for c in absent for s in c.sentences]
-                rows = self.store.embedder.embed(texts)
+                rows = self.store.encoder.passage(texts) if multilingual else self.store.embedder.embed(texts)
                 offset = 0
                 for c in absent:
                     n = len(c.sentences)
@@ -57,7 +60,7 @@ class SentenceBank:
                 for c in missing:
                     entry = ChunkSentences(c.sentences, stored[c.id])
                     out[c.id] = entry
-                    self._cache[c.id] = entry
+                    self._cache[f"{space}:{c.id}"] = entry
                 while len(self._cache) > self.capacity:
                     self._cache.popitem(last=False)
         return out

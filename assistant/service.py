@@ -11,9 +11,9 @@ import logging
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from assistant import prompts
+from assistant import messages, prompts
 from assistant.answer import (
     EMPTY_STORE,
     INSTRUCTIONS,
@@ -30,6 +30,7 @@ from assistant.compose.llm import LLMComposer
 from assistant.conversation import Turn, bounded, is_follow_up, search_query
 from assistant.draft import GREETINGS, Draft, make_draft, question_of
 from assistant.errors import ComposerError, ConfigError
+from assistant.language import SOURCE_LANGUAGE, detect
 from assistant.retrieve import Filters, Retrieval, Retriever
 from assistant.scope import (
     InstructionCheck,
@@ -40,20 +41,42 @@ from assistant.scope import (
     uncovered_specifics,
 )
 from assistant.sentences import SentenceBank
+from assistant.trace import Trace
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
 
+OFF_TOPIC_GAP = 0.1  # a question in another language this far below the floor is told it is off topic
+
 _UNCLOSED_MARKER = re.compile(r"\[[\d\s,;]*$")
 
 
 @dataclass(frozen=True)
 class Partial:
-    """The verified part of an answer that is still being written (text with ``[n]`` markers)."""
+    """The verified part of an answer that is still being written (text with ``[n]`` markers), and the note in the
+    question's language that goes above it."""
 
     text: str
+    note: str = ""
+
+    @property
+    def shown_text(self) -> str:
+        return f"{self.note}\n\n{self.text}" if self.note and self.text else self.note or self.text
+
+
+@dataclass
+class _Context:
+    """What a refusal at any stage reports: the question, its language, what was searched and found so far."""
+
+    question: str
+    language: str
+    started: float
+    trace: Trace
+    query: str = ""
+    passages: list[RetrievedPassage] = field(default_factory=list)
+    composer: str = ""
 
 
 @dataclass(frozen=True)
@@ -112,81 +135,134 @@ class Assistant:
         self.instruction_check.examples  # noqa: B018 - encoding the example instructions is the point
         self.store.lexical  # noqa: B018 - syncing the lexical index is the point
 
-    def ask(self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None) -> Answer:
+    def ask(
+        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, language: str = ""
+    ) -> Answer:
         """The verified answer to ``question`` (QuestionError for an empty or over-long one)."""
-        for event in self.stream(question, history=history, filters=filters):
+        for event in self.stream(question, history=history, filters=filters, language=language):
             if isinstance(event, Final):
                 return event.answer
         raise AssertionError("stream ended without an answer")  # pragma: no cover - stream always ends in Final
 
     def stream(
-        self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None
+        self,
+        question: str,
+        *,
+        history: Sequence[Turn] = (),
+        filters: Filters | None = None,
+        language: str = "",
     ) -> Iterator[Partial | Final]:
-        """The answer as it is verified, sentence by sentence, then the whole answer."""
+        """The answer as it is verified, sentence by sentence, then the whole answer.
+
+        ``language`` is a hint (the language chosen in the app): it decides when detection is unsure.
+        """
         started = time.perf_counter()
-        question = clean_question(question, max_chars=self.settings.max_question_chars)
-        if tries_to_instruct(question):
-            yield Final(self._refusal(question, INSTRUCTIONS, started))
+        trace = Trace()
+        with trace.stage("guard") as step:
+            question = clean_question(question, max_chars=self.settings.max_question_chars)
+            instructs = tries_to_instruct(question)
+            step.decision = "refuse" if instructs else "pass"
+            step.rule = "instruction-pattern" if instructs else ""
+        with trace.stage("language") as step:
+            detected = detect(question, hint=language or self._history_language(history))
+            lang = detected.code
+            step.decision = lang
+            step.details = {"confidence": round(detected.confidence, 3), "by": detected.by}
+        context = _Context(question, lang, started, trace)
+        if instructs:
+            yield Final(self._refusal(context, INSTRUCTIONS, "instruction-pattern"))
             return
         self.store.open()  # a missing store is an error (StoreError), an empty one a refusal
         lexical = self.store.lexical  # each access checks the collection's generation: once per question here
         if lexical.count() == 0:
-            yield Final(self._refusal(question, EMPTY_STORE, started))
+            yield Final(self._refusal(context, EMPTY_STORE, "empty-store"))
             return
-        vectors = self.instruction_check.vectors(question)
-        if self.instruction_check.instructs(vectors):
-            yield Final(self._refusal(question, INSTRUCTIONS, started))
-            return
-        query = self.search_query(question, bounded(history, self.settings.history_turns))
-        retrieval = self.retriever.retrieve(
-            query,
-            filters=filters,
-            focus=question if query != question else "",
-            vector=vectors[0] if query == question else None,  # the question's vector, computed once
-        )
-        passages = self._reported(retrieval)
-        if retrieval.best_match < self.settings.relevance_floor:
-            reason = NO_MATCH if on_topic(query) else OUT_OF_SCOPE
-            yield Final(self._refusal(question, reason, started, passages=passages, query=query))
-            return
-        seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
-        missing = uncovered_specifics(question, seen, lexical.vocabulary())
-        if missing:
-            log.info("not in the passages: %s", ", ".join(missing))
-            yield Final(self._refusal(question, NO_MATCH, started, passages=passages, query=query))
-            return
-        sentences = self.bank.get([p.chunk for p in retrieval.passages])
-        checker = Checker(retrieval.passages, sentences, self.verifier)
-        composer_name = self.composer.name
-        try:
-            yield from self._verified(self.composer, query, retrieval, sentences, checker)
-        except ComposerError as exc:
-            if checker.kept:
-                # The model broke off after some verified sentences: keep them, say so.
-                log.warning("%s; keeping the %d sentences verified before", exc, len(checker.kept))
-                composer_name = f"{self.composer.name} (cut short: {exc})"
+        multilingual = lang != SOURCE_LANGUAGE and self.store.multilingual_collection is not None
+        with trace.stage("instructions") as step:
+            if multilingual:
+                vectors = None
+                instructs = self.instruction_check.instructs_multilingual(question, self.store.encoder)
             else:
-                log.warning("%s; answering with the extractive composer instead", exc)
-                composer_name = f"extractive (fallback: {exc})"
-                yield from self._verified(self.fallback, query, retrieval, sentences, checker)
-        if checker.kept and unanswered_count(question, render(checker.kept), retrieval.alternatives):
-            # "How many X?" answered without any number of X (a model may write around the gap): not an answer.
-            log.info("no number of what the question counts in the answer")
-            yield Final(self._refusal(question, NO_MATCH, started, passages=passages, query=query))
+                vectors = self.instruction_check.vectors(question)
+                instructs = self.instruction_check.instructs(vectors)
+            step.decision = "refuse" if instructs else "pass"
+            step.rule = "instruction-similarity" if instructs else ""
+        if instructs:
+            yield Final(self._refusal(context, INSTRUCTIONS, "instruction-similarity"))
             return
-        if not checker.kept:
-            reason = UNVERIFIED if checker.dropped else NO_MATCH
-            yield Final(
-                self._refusal(
-                    question,
-                    reason,
-                    started,
-                    passages=passages,
-                    query=query,
-                    dropped=checker.dropped,
-                    composer=composer_name,
-                )
+        with trace.stage("follow-up") as step:
+            query = self.search_query(question, bounded(history, self.settings.history_turns))
+            step.decision = "follow-up" if query != question else "stands alone"
+            if query != question:
+                step.details = {"search": query}
+        context.query = query
+        with trace.stage("retrieve") as step:
+            retrieval = self.retriever.retrieve(
+                query,
+                filters=filters,
+                focus=question if query != question else "",
+                vector=vectors[0] if vectors is not None and query == question else None,
+                language=lang if multilingual else SOURCE_LANGUAGE,
             )
+            step.decision = f"{len(retrieval.passages)} passages"
+            step.details = {
+                "space": retrieval.space,
+                "best_match": round(retrieval.best_match, 4),
+                "pages": list(dict.fromkeys(p.chunk.doc_id for p in retrieval.passages)),
+            }
+        context.passages = self._reported(retrieval)
+        floor = self.settings.relevance_floor_multilingual if multilingual else self.settings.relevance_floor
+        with trace.stage("scope") as step:
+            missing: list[str] = []
+            if retrieval.best_match < floor:
+                out_of_scope = not on_topic(query) if not multilingual else retrieval.best_match < floor - OFF_TOPIC_GAP
+                step.decision, step.rule = "refuse", "relevance-floor"
+                step.details = {"best_match": round(retrieval.best_match, 4), "floor": floor}
+                reason = OUT_OF_SCOPE if out_of_scope else NO_MATCH
+            else:
+                seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
+                missing = uncovered_specifics(question, seen, lexical.vocabulary())
+                step.decision = "refuse" if missing else "pass"
+                if missing:
+                    step.rule, step.details = "uncovered-specifics", {"missing": missing}
+                reason = NO_MATCH
+        if step.decision == "refuse":
+            yield Final(self._refusal(context, reason, step.rule))
+            return
+        with trace.stage("compose") as step:
+            sentences = self.bank.get([p.chunk for p in retrieval.passages], space=retrieval.space)
+            checker = Checker(retrieval.passages, sentences, self.verifier)
+            composer_name = self.composer.name
+            note = messages.text("quoted_in_english", lang) if lang != SOURCE_LANGUAGE else ""
+            if note:
+                yield Partial("", note=note)
+            try:
+                yield from self._verified(self.composer, query, retrieval, sentences, checker, note)
+            except ComposerError as exc:
+                if checker.kept:
+                    # The model broke off after some verified sentences: keep them, say so.
+                    log.warning("%s; keeping the %d sentences verified before", exc, len(checker.kept))
+                    composer_name = f"{self.composer.name} (cut short: {exc})"
+                else:
+                    log.warning("%s; answering with the extractive composer instead", exc)
+                    composer_name = f"extractive (fallback: {exc})"
+                    yield from self._verified(self.fallback, query, retrieval, sentences, checker, note)
+            step.decision = f"{len(checker.kept)} sentences kept, {len(checker.dropped)} dropped"
+            step.details = {"composer": composer_name}
+        context.composer = composer_name
+        with trace.stage("checks") as step:
+            counted = unanswered_count(question, render(checker.kept), retrieval.alternatives) if checker.kept else ""
+            if counted:
+                step.decision, step.rule, step.details = "refuse", "how-many-without-number", {"counts": counted}
+            elif not checker.kept:
+                step.decision = "refuse"
+                step.rule = "verification-dropped-all" if checker.dropped else "no-sentence-close-enough"
+            else:
+                step.decision = "pass"
+        if step.decision == "refuse":
+            # "How many X?" answered without any number of X (a model may write around the gap): not an answer.
+            reason = UNVERIFIED if step.rule == "verification-dropped-all" else NO_MATCH
+            yield Final(self._refusal(context, reason, step.rule, dropped=checker.dropped))
             return
         yield Final(
             Answer(
@@ -195,12 +271,24 @@ class Assistant:
                 citations=checker.citations(),
                 sentences=list(checker.kept),
                 dropped=list(checker.dropped),
-                passages=passages,
+                passages=context.passages,
                 search_query=query,
                 composer=composer_name,
                 seconds=time.perf_counter() - started,
+                language=lang,
+                note=note,
+                trace=trace.to_list(),
             )
         )
+
+    @staticmethod
+    def _history_language(history: Sequence[Turn]) -> str:
+        """The language of the conversation so far (its last user turn), as a hint for a short question."""
+        earlier = [t.content for t in history if t.role == "user" and t.content.strip()]
+        if not earlier:
+            return ""
+        found = detect(earlier[-1])
+        return found.code if found.by == "detected" else ""
 
     def draft(
         self,
@@ -243,6 +331,7 @@ class Assistant:
         retrieval: Retrieval,
         sentences: dict,
         checker: Checker,
+        note: str = "",
     ) -> Iterator[Partial]:
         """Run a composer and pass on each complete sentence once verified."""
         buffer = ""
@@ -250,7 +339,7 @@ class Assistant:
         for piece in composer.stream(query, retrieval, sentences):
             if isinstance(piece, Cited):
                 if checker.add([piece]):
-                    yield Partial(render(checker.kept))
+                    yield Partial(render(checker.kept), note=note)
                 continue
             buffer += piece
             # A marker still arriving ("... 2026. [1") must not leave its sentence looking uncited.
@@ -259,12 +348,12 @@ class Assistant:
             if complete:
                 done += len(complete)
                 if checker.add(complete):
-                    yield Partial(render(checker.kept))
+                    yield Partial(render(checker.kept), note=note)
         if buffer.strip() == NOT_IN_SOURCES:
             return
         rest = parse_citations(buffer.replace(NOT_IN_SOURCES, ""))[done:]
         if rest and checker.add(rest):
-            yield Partial(render(checker.kept))
+            yield Partial(render(checker.kept), note=note)
 
     @staticmethod
     def _reported(retrieval: Retrieval) -> list[RetrievedPassage]:
@@ -285,27 +374,20 @@ class Assistant:
             for rank, p in enumerate(retrieval.passages, start=1)
         ]
 
-    def _refusal(
-        self,
-        question: str,
-        reason: str,
-        started: float,
-        *,
-        passages: list[RetrievedPassage] | None = None,
-        query: str = "",
-        dropped: Sequence = (),
-        composer: str = "",
-    ) -> Answer:
+    def _refusal(self, context: _Context, reason: str, rule: str, *, dropped: Sequence = ()) -> Answer:
         return Answer(
-            question=question,
-            text=prompts.refusal(reason),
+            question=context.question,
+            text=prompts.refusal(reason, context.language),
             refused=True,
             reason=reason,
             dropped=list(dropped),
-            passages=passages or [],
-            search_query=query,
-            composer=composer or self.composer.name,
-            seconds=time.perf_counter() - started,
+            passages=context.passages,
+            search_query=context.query,
+            composer=context.composer or self.composer.name,
+            seconds=time.perf_counter() - context.started,
+            language=context.language,
+            rule=rule,
+            trace=context.trace.to_list(),
         )
 
 

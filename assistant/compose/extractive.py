@@ -125,7 +125,7 @@ class ExtractiveComposer:
             entry = sentences.get(passage.chunk.id)
             if entry is None or not entry.sentences:
                 continue
-            similarities = entry.vectors @ vector
+            similarities = retrieval.similarities(entry.vectors @ vector)
             heading_terms = set(terms(passage.chunk.heading_path))
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
                 if not _SENTENCE_END.search(text):
@@ -166,7 +166,12 @@ class ExtractiveComposer:
                 break
             vector = sentences[retrieval.passages[cand.passage].chunk.id].vectors[cand.position]
             if any(
-                float(vector @ sentences[retrieval.passages[c.passage].chunk.id].vectors[c.position]) > DUPLICATE_COSINE
+                float(
+                    retrieval.similarities(
+                        vector @ sentences[retrieval.passages[c.passage].chunk.id].vectors[c.position]
+                    )
+                )
+                > DUPLICATE_COSINE
                 for c in chosen
             ):
                 continue

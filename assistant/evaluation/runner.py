@@ -174,12 +174,18 @@ def result_row(item: QAItem, answer: Answer | None, metrics: dict[str, float | N
             dropped=[],
             citations=[],
             retrieved=[],
+            rule="",
+            answer_language="",
+            trace=[],
         )
         return row
     row.update(
         answer=answer.text,
         refused=answer.refused,
         reason=answer.reason,
+        rule=answer.rule,
+        answer_language=answer.language,
+        trace=list(answer.trace),
         composer=answer.composer,
         search_query=answer.search_query,
         sentences=[{"text": s.text, "citations": list(s.citations)} for s in answer.sentences],

@@ -14,6 +14,8 @@ def load(name: str) -> str:
     return (FOLDER / f"{name}.txt").read_text(encoding="utf-8").rstrip("\n")
 
 
-def refusal(reason: str) -> str:
-    """The message shown for a refusal of the given reason, with the official channels."""
-    return f"{load(f'refusal_{reason}')}\n{load('official_channels')}"
+def refusal(reason: str, language: str = "en") -> str:
+    """The message shown for a refusal of the given reason, with the official channels, in ``language``."""
+    from assistant import messages
+
+    return f"{messages.text(f'refusal_{reason}', language)}\n{messages.text('official_channels', language)}"

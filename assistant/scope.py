@@ -43,7 +43,7 @@ _INSTRUCTION_PATTERNS = [
     r"\byou are (now|no longer|free|an? (?!eu\b)[a-z]+ (assistant|ai|model|bot) (that|who|which|without))",
     r"\b(pretend|act|behave|roleplay|role-play)\b[^.?!]{0,20}\b(as|like|to be)\b[^.?!]{0,30}\b(unrestricted|"
     r"jailbroken|different|another|evil|dan|without)\b",
-    r"\bdo anything now\b|\bDAN\b|\bjailbreak|\bdeveloper mode\b|\bgod mode\b",
+    r"\bdo anything now\b|(?-i:\bDAN\b)|\bjailbreak|\bdeveloper mode\b|\bgod mode\b",
     r"\bnew (instructions?|persona|role)\b|\b(your|these are your)\s+new\s+rules\b",
     _TOLD + r"(drop|remove|skip|omit|leave out|turn off|disable)\s+(the\s+|all\s+|any\s+|your\s+)?(citations|"
     r"sources|references|safety rules|filters)\b",

@@ -115,7 +115,7 @@ class Settings:
         "--relevance-floor",
     )
     relevance_floor_multilingual: float = _setting(
-        0.26,
+        0.33,
         "The relevance floor for a question in another language than the sources' (0-1: the best passage's "
         "similarity by the multilingual model, on the English model's scale).",
         None,

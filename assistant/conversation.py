@@ -1,9 +1,10 @@
 """Follow-up questions: what to search for when "and how long does that take?" depends on the earlier turns.
 
-Without a language model, a question that reads as a follow-up (it refers back with words such as "it", "that",
-"they", "there", opens with "and", "what about", "also", or has at most four content words) is searched together
-with the previous user question, and, when that one was itself a follow-up, the one before it. With a language
-model composer, the model rewrites the follow-up into a question that stands alone (``assistant/prompts``).
+Whether a question is a follow-up is decided in the service by whether it stands on its own (``Assistant.resolve``):
+it refers back ("it", "that", "and for ..."), or alone it finds the same pages as the earlier question, or alone it
+finds nothing. A follow-up is searched together with the previous user question, and, when that one was itself a
+follow-up, the one before it. With a language model composer, the model rewrites the follow-up into a question that
+stands alone (``assistant/prompts``).
 """
 
 from __future__ import annotations
@@ -24,7 +25,6 @@ _OPENERS = re.compile(
     r"do they|does it|is it|can they|can it)\b",
     re.IGNORECASE,
 )
-SHORT_QUESTION_TERMS = 4
 
 
 @dataclass(frozen=True)
@@ -41,16 +41,23 @@ def bounded(history: Sequence[Turn], turns: int) -> list[Turn]:
 
 
 def is_follow_up(question: str) -> bool:
-    """Whether a question reads as depending on an earlier turn."""
-    return bool(
-        _OPENERS.search(question) or _REFERRING.search(question) or len(terms(question)) <= SHORT_QUESTION_TERMS
-    )
+    """Whether a question refers back to an earlier turn in its words ("and for children?", "how long does that
+    take?"); English words only: other signals decide for other languages (``Assistant.resolve``)."""
+    return bool(_OPENERS.search(question) or _REFERRING.search(question))
 
 
-def search_query(question: str, history: Sequence[Turn]) -> str:
-    """What to search for: the question, joined with earlier user questions when it is a follow-up."""
-    earlier = [t.content for t in history if t.role == "user" and t.content.strip()]
-    if not earlier or not is_follow_up(question):
+def earlier_questions(history: Sequence[Turn]) -> list[str]:
+    """The user's earlier questions, oldest first."""
+    return [t.content for t in history if t.role == "user" and t.content.strip()]
+
+
+def search_query(question: str, history: Sequence[Turn], *, follow_up: bool | None = None) -> str:
+    """What to search for: the question, joined with earlier user questions when it is a follow-up (``follow_up``:
+    as decided by the caller; by its words when not given)."""
+    earlier = earlier_questions(history)
+    if follow_up is None:
+        follow_up = is_follow_up(question)
+    if not earlier or not follow_up:
         return question
     context = [earlier[-1]]
     if len(earlier) > 1 and is_follow_up(earlier[-1]):

@@ -1,51 +1,73 @@
 """Helpdesk drafts: from a citizen's message, a reply a helpdesk worker edits and sends, with the same grounding.
 
-The draft holds a greeting, the verified answer in paragraphs (citations kept as ``[n]``), the numbered sources
-with their addresses and last-updated dates, a closing and the sign-off. A refused answer becomes a polite reply
-pointing to the official channels.
+A message is read as a message (``read_message``): the greeting, the personal context and the small talk are set
+apart from the asks, and the name the citizen signed with is kept for the greeting. Each ask is answered on its own
+(``Assistant.draft``), with the sentence before it as context when it refers back ("Can she work?"); the context
+never decides whether an ask is answered, so "I live in Germany" does not stop an answer about an EU rule.
+
+The draft holds a greeting, one paragraph per ask with its citations, a line naming each ask the EU-level sources
+do not cover and the national authority that can answer it, a note that the rules quoted are EU rules, the numbered
+sources with their official addresses, a closing and the sign-off, all in the message's language (the quoted
+sentences stay in English, and the draft then says so).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 
-from assistant.answer import Answer, AnswerSentence
-from assistant.scope import clean_question
+from assistant import messages
+from assistant.answer import Answer, AnswerSentence, Citation
+from assistant.scope import clean_question, countries_named
 from assistant.verify import render
 from vectorstore.sentences import split_sentences
 
-GREETINGS = {"formal": "Dear Sir or Madam,", "friendly": "Hello,"}
-OPENINGS = {
-    "formal": "Thank you for your message. Based on the official EU sources listed below:",
-    "friendly": "Thanks for getting in touch! Here is what the official EU sources say:",
-}
-REFUSAL_OPENINGS = {
-    "formal": "Thank you for your message.",
-    "friendly": "Thanks for getting in touch!",
-}
-CLOSINGS = {
-    "formal": (
-        "This reply gives general information, not legal advice; the national authorities decide individual cases.\n"
-        "Kind regards,"
-    ),
-    "friendly": (
-        "Please note this is general information, not legal advice: the national authorities decide each case.\n"
-        "Best wishes,"
-    ),
-}
+TONES = ("formal", "friendly")
 SENTENCES_PER_PARAGRAPH = 2
-LONG_MESSAGE_WORDS = 80  # longer messages are searched by their questions
+MAX_ASKS = 4
 _SALUTATION = re.compile(
-    r"^(dear|hello|hi|hey|good (morning|afternoon|evening)|greetings|to whom it may concern)\b[^,.!?\n]*[,.!]?\s*",
+    r"^\s*(dear|hello|hi|hey|good (morning|afternoon|evening)|greetings|to whom it may concern|bonjour|madame|"
+    r"monsieur|guten tag|hallo|sehr geehrte[rs]?|liebe[rs]?|hola|estimad[oa]s?|buongiorno|salve|gentil[ei]|"
+    r"dzień dobry|szanowni|szanown[ya]|witam|cześć)\b[^\n]*?(?:[,!:]|\n|$)",
     re.IGNORECASE,
 )
-_SIGNATURE = re.compile(
-    r"(?:\n|(?<=[.!?])\s)\s*"
-    r"(kind regards|best regards|regards|best wishes|thanks|thank you|many thanks|sincerely|yours)\b.*$",
-    re.IGNORECASE | re.DOTALL,
+_CLOSING = re.compile(
+    r"^\s*(kind regards|best regards|warm regards|regards|best wishes|best|thanks( a lot| in advance| again)?|"
+    r"thank you( in advance| very much| so much)?|many thanks|sincerely|yours( sincerely| faithfully| truly)?|cheers|"
+    r"cordialement|bien à vous|merci( beaucoup| d'avance)?|mit freundlichen grüßen|viele grüße|liebe grüße|danke|"
+    r"saludos( cordiales)?|un saludo|gracias|cordiali saluti|distinti saluti|grazie( mille)?|saluti|"
+    r"z poważaniem|pozdrawiam|dziękuję)\b[\s,.!]*",
+    re.IGNORECASE,
 )
+_NAME = re.compile(r"^[A-ZÀ-ÖØ-Þ][\w'’-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*){0,2}\.?$")
+# A request written as a statement: "I would like to know whether ...", "Could you tell me ...".
+_REQUEST = re.compile(
+    r"^(i would like to know|i'd like to know|i want to know|i wanted to ask|i was wondering|could you|can you|"
+    r"please (tell|let|explain|confirm|advise)|i need to know|do i|does|can i|am i|is it|are we|what|how|when|"
+    r"which|where|who|why)\b",
+    re.IGNORECASE,
+)
+_REFERS_BACK = re.compile(r"\b(she|he|they|them|her|his|their|it|this|that|these|those|there)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Message:
+    """A citizen's message as read: its asks, the context around them, the signed name and the language."""
+
+    asks: list[str]
+    context: dict[str, str]  # ask -> the sentence before it, where the ask refers back to it
+    name: str = ""
+    countries: list[str] = field(default_factory=list)
+    body: str = ""
+
+
+@dataclass(frozen=True)
+class AskAnswer:
+    """One ask of the message and the assistant's answer to it."""
+
+    ask: str
+    answer: Answer
 
 
 @dataclass(frozen=True)
@@ -57,32 +79,60 @@ class Draft:
     sources: str
     closing: str
     signoff: str
-    answer: Answer
+    answer: Answer  # all the asks' verified sentences, their citations numbered as in the draft
+    asks: list[AskAnswer] = field(default_factory=list)
+    language: str = "en"
 
     @property
     def text(self) -> str:
         """The whole reply, ready to edit."""
         parts = [self.greeting, self.body]
         if self.sources:
-            parts.append(f"Sources:\n{self.sources}")
+            parts.append(f"{messages.text('sources_title', self.language)}:\n{self.sources}")
         parts.append(f"{self.closing}\n{self.signoff}")
         return "\n\n".join(p for p in parts if p)
 
 
-def question_of(message: str, *, max_chars: int) -> str:
-    """What to look up for a message: the message without greeting and signature; in a long message, its questions
-    with the sentence before each (which usually says whose situation it is)."""
-    text = clean_question(message, max_chars=max_chars)
-    body = _SIGNATURE.sub("", message.replace("\r\n", "\n")).strip()
-    body = _SALUTATION.sub("", body).strip() or text
-    sentences = split_sentences(body)
-    if len(body.split()) <= LONG_MESSAGE_WORDS:
-        return " ".join(sentences)
-    picked: list[str] = []
+def _signed_name(lines: list[str]) -> tuple[str, list[str]]:
+    """The name under the message (after a closing such as "Best, Luis") and the lines before the sign-off."""
+    for i in range(len(lines) - 1, max(-1, len(lines) - 4), -1):
+        line = lines[i].strip()
+        closing = _CLOSING.match(line)
+        if closing:
+            rest = line[closing.end() :].strip(" ,.-")
+            after = [x.strip() for x in lines[i + 1 :] if x.strip()]
+            candidate = rest or (after[0] if after else "")
+            name = candidate if _NAME.match(candidate) else ""
+            return name.split()[0].rstrip(".") if name else "", lines[:i]
+    last = lines[-1].strip() if lines else ""
+    if len(lines) > 1 and _NAME.match(last) and len(last.split()) <= 3:
+        return last.split()[0].rstrip("."), lines[:-1]
+    return "", lines
+
+
+def read_message(message: str, *, max_chars: int) -> Message:
+    """The asks of a message (questions, and requests written as statements), the sentence each refers back to,
+    the first name it is signed with and the countries it names."""
+    clean_question(message, max_chars=max_chars)  # empty, over-long or not text: QuestionError
+    lines = [line for line in message.replace("\r\n", "\n").split("\n")]
+    while lines and not lines[-1].strip():
+        lines.pop()
+    name, lines = _signed_name(lines)
+    body = "\n".join(lines).strip()
+    greeting = _SALUTATION.match(body)
+    if greeting:
+        body = body[greeting.end() :].strip()
+    sentences = [s for s in split_sentences(body.replace("\n", " \n")) if s.strip()]
+    asks: list[str] = []
+    context: dict[str, str] = {}
     for i, sentence in enumerate(sentences):
-        if sentence.endswith("?"):
-            picked.extend(s for s in sentences[max(0, i - 1) : i + 1] if s not in picked)
-    return " ".join(picked or sentences)
+        if sentence.rstrip().endswith("?") or (_REQUEST.match(sentence) and len(sentence.split()) > 3):
+            if i and _REFERS_BACK.search(sentence) and sentences[i - 1] not in asks:
+                context[sentence] = sentences[i - 1]
+            asks.append(sentence)
+    if not asks:
+        asks = [" ".join(sentences) or message.strip()]
+    return Message(asks[:MAX_ASKS], context, name, countries_named(body, european_only=True), body)
 
 
 def paragraphs(sentences: Sequence[AnswerSentence]) -> str:
@@ -91,20 +141,92 @@ def paragraphs(sentences: Sequence[AnswerSentence]) -> str:
     return "\n\n".join(render(group) for group in groups)
 
 
-def sources_list(answer: Answer) -> str:
-    """The numbered sources with their addresses and dates."""
-    lines = []
-    for c in answer.citations:
-        lines.append(f"{c.label()}: {c.url}")
-        if c.official():
-            lines.append(f"    Official source: {c.official()}")
-    return "\n".join(lines)
+def source_line(c: Citation) -> str:
+    """A numbered source as a citizen can follow it: the section and the official page or act, with its address."""
+    section = c.section if c.section and c.section != c.title else ""
+    if c.source_url:
+        official = c.source_title or c.title
+        where = f"{section} ({c.title}); {official}" if section else f"{c.title}; {official}"
+        return f"[{c.n}] {where}: {c.source_url}"
+    if c.url.startswith(("http://", "https://")):
+        return f"[{c.n}] {c.title}{' — ' + section if section else ''}: {c.url}"
+    return f"[{c.n}] {c.title}{' — ' + section if section else ''}"
 
 
-def make_draft(answer: Answer, *, tone: str, signoff: str) -> Draft:
-    """The reply for a verified answer (or a refusal) in the given tone."""
-    if answer.refused:
-        body = f"{REFUSAL_OPENINGS[tone]}\n\n{answer.text}"
-        return Draft(GREETINGS[tone], body, "", CLOSINGS[tone], signoff, answer)
-    body = f"{OPENINGS[tone]}\n\n{paragraphs(answer.sentences)}"
-    return Draft(GREETINGS[tone], body, sources_list(answer), CLOSINGS[tone], signoff, answer)
+def _renumbered(answers: Sequence[AskAnswer]) -> tuple[list[list[AnswerSentence]], list[Citation]]:
+    """The sentences of every answered ask with their citations numbered across the whole draft (one number per
+    cited passage), and that list of citations."""
+    numbers: dict[str, int] = {}
+    citations: list[Citation] = []
+    per_ask: list[list[AnswerSentence]] = []
+    for item in answers:
+        if item.answer.refused:
+            per_ask.append([])
+            continue
+        local: dict[int, int] = {}
+        for c in item.answer.citations:
+            key = c.chunk_id or f"{c.url}#{c.n}"
+            if key not in numbers:
+                numbers[key] = len(numbers) + 1
+                citations.append(replace(c, n=numbers[key]))
+            local[c.n] = numbers[key]
+        per_ask.append(
+            [replace(s, citations=tuple(local.get(n, n) for n in s.citations)) for s in item.answer.sentences]
+        )
+    return per_ask, citations
+
+
+def make_draft(
+    message: Message, answers: Sequence[AskAnswer], *, tone: str, signoff: str, language: str = "en"
+) -> Draft:
+    """The reply to a message from the answers to its asks, in the given tone and language."""
+    say = messages.text
+    greeting = (
+        say(f"greeting_named_{tone}", language, name=message.name)
+        if message.name
+        else say(f"greeting_{tone}", language)
+    )
+    per_ask, citations = _renumbered(answers)
+
+    def authority(ask: str) -> str:
+        # The country the ask names, else the European country the message names (where the person lives).
+        country = next(iter(countries_named(ask, european_only=True) + message.countries), "")
+        if country:
+            return say("national_authority", language, country=country)
+        return say("national_authority_generic", language)
+
+    answered = [s for group in per_ask for s in group]
+    parts: list[str] = []
+    uncovered: list[str] = []
+    numbered = len(answers) > 1
+    for index, (item, sentences) in enumerate(zip(answers, per_ask, strict=True), start=1):
+        if not sentences:
+            uncovered.append(say("not_covered", language, ask=f"“{item.ask.strip()}”", authority=authority(item.ask)))
+            continue
+        head = f"{index}. “{item.ask.strip()}”\n" if numbered else ""
+        parts.append(head + paragraphs(sentences))
+    if answered:
+        opening = say(f"opening_{tone}", language)
+        if language != "en":
+            opening = f"{opening} {say('quoted_in_english', language)}"
+        body = "\n\n".join([opening, *parts, *uncovered, say("eu_rules_note", language)])
+    else:
+        channels = say("official_channels", language)
+        body = "\n\n".join([say(f"refusal_opening_{tone}", language), *uncovered, channels])
+
+    first = next((a.answer for a in answers if not a.answer.refused), answers[0].answer if answers else None)
+    combined = Answer(
+        question=message.body,
+        text=render(answered),
+        citations=citations,
+        refused=not answered,
+        reason="" if answered else (first.reason if first else ""),
+        sentences=answered,
+        passages=[p for a in answers for p in a.answer.passages],
+        composer=first.composer if first else "",
+        seconds=sum(a.answer.seconds for a in answers),
+        language=language,
+        rule="" if answered else (first.rule if first else ""),
+    )
+    sources = "\n".join(source_line(c) for c in citations)
+    return Draft(greeting, body, sources, say(f"closing_{tone}", language), signoff, combined, list(answers), language)

@@ -250,6 +250,22 @@ def _places(question: str) -> list[tuple[str, str]]:
     return found
 
 
+_DISPLAY = {
+    "netherlands": "the Netherlands",
+    "united kingdom": "the United Kingdom",
+    "united states": "the United States",
+}
+# Countries whose authorities apply the EU's migration rules (the EU and the rest of the Schengen area).
+_EUROPEAN = frozenset(list(_PLACES)[: list(_PLACES).index("liechtenstein") + 1])
+
+
+def countries_named(text: str, *, european_only: bool = False) -> list[str]:
+    """The countries a text names, as their English names ("the Netherlands" for "Dutch"), in order;
+    ``european_only``: only EU and Schengen countries, whose authorities apply the EU rules."""
+    places = [place for _, place in _places(text) if not european_only or place in _EUROPEAN]
+    return list(dict.fromkeys(_DISPLAY.get(place, place.title()) for place in places))
+
+
 def uncovered_specifics(question: str, passages: str, vocabulary: Collection[str]) -> list[str]:
     """What the question asks for that the sources cannot answer: the outcome of one person's case, years the
     passages do not mention, a country outside the EU whose own rules are asked about (when they do not mention

@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant import messages, prompts
 from assistant.answer import (
     EMPTY_STORE,
@@ -27,8 +29,8 @@ from assistant.answer import (
 from assistant.compose import NOT_IN_SOURCES, Composer
 from assistant.compose.extractive import ExtractiveComposer
 from assistant.compose.llm import LLMComposer
-from assistant.conversation import Turn, bounded, is_follow_up, search_query
-from assistant.draft import GREETINGS, Draft, make_draft, question_of
+from assistant.conversation import Turn, bounded, earlier_questions, is_follow_up, search_query
+from assistant.draft import TONES, AskAnswer, Draft, make_draft, read_message
 from assistant.errors import ComposerError, ConfigError
 from assistant.language import SOURCE_LANGUAGE, detect
 from assistant.retrieve import Filters, Retrieval, Retriever
@@ -48,6 +50,7 @@ from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
 
+TOPIC_PAGES = 3  # a question alone and the one before are on one topic when their best passages share a page
 OFF_TOPIC_GAP = 0.1  # a question in another language this far below the floor is told it is off topic
 
 _UNCLOSED_MARKER = re.compile(r"\[[\d\s,;]*$")
@@ -190,20 +193,30 @@ class Assistant:
         if instructs:
             yield Final(self._refusal(context, INSTRUCTIONS, "instruction-similarity"))
             return
+        space_language = lang if multilingual else SOURCE_LANGUAGE
+        alone_vector = vectors[0] if vectors is not None else None
         with trace.stage("follow-up") as step:
-            query = self.search_query(question, bounded(history, self.settings.history_turns))
-            step.decision = "follow-up" if query != question else "stands alone"
+            turns = bounded(history, self.settings.history_turns)
+            follow_up, why, alone = self.resolve(
+                question, turns, language=space_language, filters=filters, vector=alone_vector
+            )
+            query = self.search_query(question, turns, follow_up=follow_up)
+            step.decision = "follow-up" if follow_up else "stands alone"
+            step.rule = why
             if query != question:
                 step.details = {"search": query}
         context.query = query
         with trace.stage("retrieve") as step:
-            retrieval = self.retriever.retrieve(
-                query,
-                filters=filters,
-                focus=question if query != question else "",
-                vector=vectors[0] if vectors is not None and query == question else None,
-                language=lang if multilingual else SOURCE_LANGUAGE,
-            )
+            if alone is not None and query == question:
+                retrieval = alone  # the question alone was searched to decide: that search is the answer's
+            else:
+                retrieval = self.retriever.retrieve(
+                    query,
+                    filters=filters,
+                    focus=question if query != question else "",
+                    vector=alone_vector if query == question else None,
+                    language=space_language,
+                )
             step.decision = f"{len(retrieval.passages)} passages"
             step.details = {
                 "space": retrieval.space,
@@ -211,7 +224,7 @@ class Assistant:
                 "pages": list(dict.fromkeys(p.chunk.doc_id for p in retrieval.passages)),
             }
         context.passages = self._reported(retrieval)
-        floor = self.settings.relevance_floor_multilingual if multilingual else self.settings.relevance_floor
+        floor = self.floor(retrieval)
         with trace.stage("scope") as step:
             missing: list[str] = []
             if retrieval.best_match < floor:
@@ -300,19 +313,73 @@ class Assistant:
         signoff: str | None = None,
         filters: Filters | None = None,
     ) -> Draft:
-        """A helpdesk reply to a citizen's message, grounded like any answer."""
-        question = question_of(message, max_chars=self.settings.max_message_chars)
-        answer = self.ask(question[: self.settings.max_question_chars], history=history, filters=filters)
+        """A helpdesk reply to a citizen's message: each of its asks answered and grounded like any question."""
         tone = tone or self.settings.draft_tone
-        if tone not in GREETINGS:
-            raise ConfigError(f"unknown tone {tone!r}; valid values: {', '.join(GREETINGS)}")
-        return make_draft(answer, tone=tone, signoff=signoff or self.settings.draft_signoff)
+        if tone not in TONES:
+            raise ConfigError(f"unknown tone {tone!r}; valid values: {', '.join(TONES)}")
+        read = read_message(message, max_chars=self.settings.max_message_chars)
+        language = detect(read.body).code
+        answers = []
+        for ask in read.asks:
+            # The sentence an ask refers back to ("My wife is Ghanaian. Can she join me?") helps find it, as an
+            # earlier turn would; it does not decide whether the ask is answered.
+            turns = [Turn("user", read.context[ask])] if ask in read.context else list(history)
+            answer = self.ask(
+                ask[: self.settings.max_question_chars], history=turns, filters=filters, language=language
+            )
+            answers.append(AskAnswer(ask, answer))
+        return make_draft(read, answers, tone=tone, signoff=signoff or self.settings.draft_signoff, language=language)
 
-    def search_query(self, question: str, history: Sequence[Turn]) -> str:
-        """What retrieval searches for: the question, or the follow-up made to stand alone."""
+    def floor(self, retrieval: Retrieval) -> float:
+        """The relevance floor for a retrieval: the English one, or the multilingual space's."""
+        if retrieval.space == "multilingual":
+            return self.settings.relevance_floor_multilingual
+        return self.settings.relevance_floor
+
+    def resolve(
+        self,
+        question: str,
+        history: Sequence[Turn],
+        *,
+        language: str = SOURCE_LANGUAGE,
+        filters: Filters | None = None,
+        vector: np.ndarray | None = None,
+    ) -> tuple[bool, str, Retrieval | None]:
+        """Whether a question in a conversation is a follow-up, the rule that decided, and the search of the
+        question alone (reused as the answer's when it stands alone).
+
+        A question is a follow-up when it refers back in its words ("and for children?"), when alone it finds
+        nothing, or when alone it finds the pages the previous question found: then it is on the same topic, and
+        searching it with that question loses nothing. A question that names another topic and does not refer back
+        ("what is Eurodac?" after questions on the border procedure) is answered on its own, however short.
+        """
+        earlier = earlier_questions(history)
+        if not earlier:
+            return False, "", None
+        if language == SOURCE_LANGUAGE and is_follow_up(question):
+            return True, "refers-back", None
+        alone = self.retriever.retrieve(question, filters=filters, vector=vector, language=language)
+        floor = (
+            self.settings.relevance_floor if language == SOURCE_LANGUAGE else self.settings.relevance_floor_multilingual
+        )
+        if alone.best_match < floor:
+            return True, "finds-nothing-alone", alone
+        before = self.retriever.retrieve(earlier[-1], k=TOPIC_PAGES, filters=filters, language=language)
+        pages = {p.chunk.doc_id for p in alone.passages[:TOPIC_PAGES]}
+        if pages & {p.chunk.doc_id for p in before.passages}:
+            return True, "same-pages-as-before", alone
+        return False, "new-topic", alone
+
+    def search_query(self, question: str, history: Sequence[Turn], *, follow_up: bool | None = None) -> str:
+        """What retrieval searches for: the question, or the follow-up made to stand alone (``follow_up``: as
+        ``resolve`` decided; by the question's words when not given)."""
         if not history or not any(t.role == "user" for t in history):
             return question
-        if isinstance(self.composer, LLMComposer) and is_follow_up(question):
+        if follow_up is None:
+            follow_up = is_follow_up(question)
+        if not follow_up:
+            return question
+        if isinstance(self.composer, LLMComposer):
             try:
                 condensed = self.composer.condense(question, history)
                 if (
@@ -323,7 +390,7 @@ class Assistant:
                     return condensed
             except ComposerError as exc:
                 log.warning("%s; resolving the follow-up without it", exc)
-        return search_query(question, history)
+        return search_query(question, history, follow_up=True)
 
     def _verified(
         self,

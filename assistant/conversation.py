@@ -17,7 +17,7 @@ from vectorstore.text import terms
 
 _REFERRING = re.compile(
     r"\b(it|its|it's|that|this|those|these|they|them|their|there|such|same|he|she|him|her|one|ones|former|"
-    r"latter|above)\b",
+    r"latter|above|too|as well|either)\b",
     re.IGNORECASE,
 )
 _OPENERS = re.compile(

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 
 from vectorstore.sentences import ABBREVIATIONS, split_sentences
 
-__all__ = ["Deduplicator", "repair_joins", "sentence_key", "split_sentences"]
+__all__ = ["Deduplicator", "figure_statements", "repair_joins", "sentence_key", "split_sentences"]
 
 # Compound words written in camel case on purpose; never split at their inner capital.
 CAMEL_WORDS = frozenset(
@@ -48,6 +48,33 @@ def repair_joins(text: str) -> str:
     text = _ACRONYM_THEN_WORD.sub(r"\1\n\2", text)
     text = _DIGIT_JOIN.sub(r"\1\n\2", text)
     return _CLOSE_JOIN.sub(r"\1\n\2", text)
+
+
+# In a run of text with no full stops (a scraped figures panel: "... in the EU 27.3 million Non-EU citizens living in
+# the EU (6% ...)"), a number followed by a capitalised word starts a new statement.
+_FIGURE_START = re.compile(
+    r"(?<=[A-Za-z)])\s+(?=\d[\d\s,.]*(?:\s?(?:million|billion|thousand|%))?\s+[A-Z][a-z])"
+)
+_ENDED = re.compile(r"[.!?:;][\"'”’)\]]*$")
+
+
+def figure_statements(sentences: list[str]) -> list[str]:
+    """Sentences with a run of figures cut into one statement per figure, each ending with a full stop, so that
+    "27.3 million Non-EU citizens living in the EU (6% of the EU's total population)." can be quoted and cited on
+    its own. A sentence that already ends as a sentence is left as it is: only unpunctuated runs are cut."""
+    out: list[str] = []
+    for sentence in sentences:
+        if _ENDED.search(sentence):
+            out.append(sentence)
+            continue
+        for part in _FIGURE_START.split(sentence):
+            part = part.strip()
+            if not part:
+                continue
+            if part[0].isdigit() and len(part.split()) >= 4:
+                part += "."
+            out.append(part)
+    return out
 
 
 def sentence_key(sentence: str) -> str:

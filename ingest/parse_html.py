@@ -7,7 +7,7 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
-from ingest.clean import Deduplicator, repair_joins, split_sentences
+from ingest.clean import Deduplicator, figure_statements, repair_joins, split_sentences
 from ingest.dates import parse_date, updated_in_text
 from ingest.errors import ParseError
 from ingest.model import Block, Page
@@ -245,7 +245,7 @@ def finish_blocks(blocks: list[Block]) -> list[Block]:
         text = block.text
         if re.fullmatch(r"(this\s+)?(page\s+)?(was\s+)?last\s+updated.{0,40}", text, re.IGNORECASE):
             continue
-        sentences = dedup.fresh(split_sentences(repair_joins(text)))
+        sentences = dedup.fresh(figure_statements(split_sentences(repair_joins(text))))
         if sentences:
             out.append(Block("text", " ".join(sentences), sentences=sentences))
     return out

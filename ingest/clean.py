@@ -52,9 +52,7 @@ def repair_joins(text: str) -> str:
 
 # In a run of text with no full stops (a scraped figures panel: "... in the EU 27.3 million Non-EU citizens living in
 # the EU (6% ...)"), a number followed by a capitalised word starts a new statement.
-_FIGURE_START = re.compile(
-    r"(?<=[A-Za-z)])\s+(?=\d[\d\s,.]*(?:\s?(?:million|billion|thousand|%))?\s+[A-Z][a-z])"
-)
+_FIGURE_START = re.compile(r"(?<=[A-Za-z)])\s+(?=\d[\d\s,.]*(?:\s?(?:million|billion|thousand|%))?\s+[A-Z][a-z])")
 _ENDED = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 

@@ -74,3 +74,20 @@ def test_seed_text_comes_out_separated_and_without_repeats() -> None:
     for fragment in ("Member States will support each other", "The Commission also presented the EU's first-ever visa"):
         assert sum(fragment in s for s in sentences) == 1, fragment
     assert page.updated == "2026-02-05"
+
+
+def test_a_run_of_figures_becomes_one_statement_per_figure() -> None:
+    from ingest.clean import figure_statements
+
+    run = (
+        "Key numbers at a glance 4.2 million Residents from outside the union in the region (8% of all people)"
+        "120 300 Arrivals recorded in 2025, against 2 100 000 visits"
+    )
+    sentences = figure_statements(split_sentences(repair_joins(run)))
+    assert sentences == [
+        "Key numbers at a glance",
+        "4.2 million Residents from outside the union in the region (8% of all people).",
+        "120 300 Arrivals recorded in 2025, against 2 100 000 visits.",
+    ]
+    clean = ["The fee is EUR 20 for 3 Member States.", "It applies from 2026."]
+    assert figure_statements(clean) == clean  # sentences that end as sentences are left alone

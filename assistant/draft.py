@@ -142,15 +142,16 @@ def paragraphs(sentences: Sequence[AnswerSentence]) -> str:
 
 
 def source_line(c: Citation) -> str:
-    """A numbered source as a citizen can follow it: the section and the official page or act, with its address."""
+    """A numbered source as a citizen can follow it: the section, the official page or act with its address, and
+    when it was last updated; never an address inside this installation."""
     section = c.section if c.section and c.section != c.title else ""
+    dated = f" (last updated {c.last_updated})" if c.last_updated else ""
+    named = f"{section} ({c.title})" if section else c.title
     if c.source_url:
-        official = c.source_title or c.title
-        where = f"{section} ({c.title}); {official}" if section else f"{c.title}; {official}"
-        return f"[{c.n}] {where}: {c.source_url}"
+        return f"[{c.n}] {named}{dated}; {c.source_title or c.title}: {c.source_url}"
     if c.url.startswith(("http://", "https://")):
-        return f"[{c.n}] {c.title}{' — ' + section if section else ''}: {c.url}"
-    return f"[{c.n}] {c.title}{' — ' + section if section else ''}"
+        return f"[{c.n}] {named}{dated}: {c.url}"
+    return f"[{c.n}] {named}{dated}"
 
 
 def _renumbered(answers: Sequence[AskAnswer]) -> tuple[list[list[AnswerSentence]], list[Citation]]:

@@ -27,9 +27,10 @@ def helpdesk(app_assistant: Assistant, tmp_path: Path) -> Helpdesk:
 
 def test_a_draft_has_greeting_cited_answer_sources_and_sign_off(helpdesk: Helpdesk) -> None:
     text, sources, status = helpdesk.draft(MESSAGE, "formal", "Migration Info Desk, Ghent")
-    assert text.startswith("Dear Sir or Madam,")
-    assert "[1]" in text and "Sources:\n[1] EU Blue Card" in text
-    assert "corpus/pages/eu-blue-card.html#" in text
+    assert text.startswith("Dear Amira,")  # the name the message is signed with
+    assert "[1]" in text and "Sources:\n[1] " in text
+    assert "https://eur-lex.europa.eu/eli/dir/2021/1883/oj" in text  # the official act, not an internal path
+    assert "corpus/pages/" not in text
     assert text.rstrip().endswith("Migration Info Desk, Ghent")
     assert 'href="/corpus/pages/eu-blue-card.html#' in sources
     assert "Check and edit it before sending" in status
@@ -37,7 +38,7 @@ def test_a_draft_has_greeting_cited_answer_sources_and_sign_off(helpdesk: Helpde
 
 def test_tone_and_default_sign_off(helpdesk: Helpdesk, app_assistant: Assistant) -> None:
     text, _, _ = helpdesk.draft(MESSAGE, "friendly", "   ")
-    assert text.startswith("Hello,")
+    assert text.startswith("Hello Amira,")
     assert text.rstrip().endswith(app_assistant.settings.draft_signoff)
 
 

@@ -149,13 +149,16 @@ def test_a_helpdesk_draft_has_its_parts(corpus_assistant: Assistant) -> None:
     draft = corpus_assistant.draft(message, tone="friendly", signoff="Maria, EU helpdesk")
     assert_grounded(draft.answer)
     text = draft.text
-    assert text.startswith("Hello,")
+    assert text.startswith("Hello Ahmed,")
     assert "[1]" in draft.body and "Sources:\n[1] " in text
-    assert draft.answer.citations[0].url in text and "last updated" in text
+    assert draft.answer.citations[0].source_url in text and "last updated" in text
+    assert "corpus/pages/" not in text
     assert text.rstrip().endswith("Best wishes,\nMaria, EU helpdesk")
     assert "Ahmed" not in draft.answer.search_query
     formal = corpus_assistant.draft(message)
-    assert formal.text.startswith("Dear Sir or Madam,")
+    assert formal.text.startswith("Dear Ahmed,")
+    unsigned = corpus_assistant.draft(message.replace("Ahmed", ""))
+    assert unsigned.text.startswith("Dear Sir or Madam,")
     assert formal.text.rstrip().endswith(corpus_assistant.settings.draft_signoff)
 
 

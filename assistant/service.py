@@ -13,45 +13,27 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
-import numpy as np
-
-from assistant import messages, prompts
-from assistant.answer import (
-    EMPTY_STORE,
-    INSTRUCTIONS,
-    NO_MATCH,
-    OUT_OF_SCOPE,
-    UNVERIFIED,
-    Answer,
-    AnswerSentence,
-    RetrievedPassage,
-)
+from assistant import messages, policy, prompts
+from assistant.answer import Answer, AnswerSentence, RetrievedPassage
 from assistant.compose import NOT_IN_SOURCES, Composer
 from assistant.compose.extractive import ExtractiveComposer
 from assistant.compose.llm import LLMComposer
-from assistant.conversation import Turn, bounded, earlier_questions, is_follow_up, search_query
+from assistant.conversation import Turn, bounded, is_follow_up
 from assistant.draft import TONES, AskAnswer, Draft, make_draft, read_message
 from assistant.errors import ComposerError, ConfigError
 from assistant.language import SOURCE_LANGUAGE, detect
+from assistant.policy import Refusal
 from assistant.retrieve import Filters, Retrieval, Retriever
-from assistant.scope import (
-    InstructionCheck,
-    clean_question,
-    on_topic,
-    tries_to_instruct,
-    unanswered_count,
-    uncovered_specifics,
-)
+from assistant.scope import InstructionCheck, clean_question
 from assistant.sentences import SentenceBank
 from assistant.trace import Trace
+from assistant.understand import Query, language_of, resolve, search_for
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 log = logging.getLogger(__name__)
 
-TOPIC_PAGES = 3  # a question alone and the one before are on one topic when their best passages share a page
-OFF_TOPIC_GAP = 0.1  # a question in another language this far below the floor is told it is off topic
 
 _UNCLOSED_MARKER = re.compile(r"\[[\d\s,;]*$")
 
@@ -157,64 +139,69 @@ class Assistant:
     ) -> Iterator[Partial | Final]:
         """The answer as it is verified, sentence by sentence, then the whole answer.
 
-        ``language`` is a hint (the language chosen in the app): it decides when detection is unsure.
+        The stages, in order, each recorded in the answer's trace: guard, language, instructions, follow-up,
+        retrieve, scope, compose (with verification), checks. ``language`` is a hint (the language chosen in the
+        app): it decides when detection is unsure.
         """
         started = time.perf_counter()
         trace = Trace()
         with trace.stage("guard") as step:
             question = clean_question(question, max_chars=self.settings.max_question_chars)
-            instructs = tries_to_instruct(question)
-            step.decision = "refuse" if instructs else "pass"
-            step.rule = "instruction-pattern" if instructs else ""
+            refusal = policy.guard(question)
+            step.decision = "refuse" if refusal else "pass"
+            step.rule = refusal.rule if refusal else ""
         with trace.stage("language") as step:
-            detected = detect(question, hint=language or self._history_language(history))
-            lang = detected.code
-            step.decision = lang
+            detected = language_of(question, history, language)
+            step.decision = detected.code
             step.details = {"confidence": round(detected.confidence, 3), "by": detected.by}
-        context = _Context(question, lang, started, trace)
-        if instructs:
-            yield Final(self._refusal(context, INSTRUCTIONS, "instruction-pattern"))
+        context = _Context(question, detected.code, started, trace)
+        if refusal is None:
+            self.store.open()  # a missing store is an error (StoreError), an empty one a refusal
+            refusal = policy.empty_store(self.store.lexical.count())
+        if refusal is not None:
+            yield Final(self._refusal(context, refusal))
             return
-        self.store.open()  # a missing store is an error (StoreError), an empty one a refusal
-        lexical = self.store.lexical  # each access checks the collection's generation: once per question here
-        if lexical.count() == 0:
-            yield Final(self._refusal(context, EMPTY_STORE, "empty-store"))
-            return
-        multilingual = lang != SOURCE_LANGUAGE and self.store.multilingual_collection is not None
+        lexical = self.store.lexical  # each access checks the collection's generation
+        multilingual = detected.code != SOURCE_LANGUAGE and self.store.multilingual_collection is not None
+        space_language = detected.code if multilingual else SOURCE_LANGUAGE
         with trace.stage("instructions") as step:
+            vectors = None
             if multilingual:
-                vectors = None
                 instructs = self.instruction_check.instructs_multilingual(question, self.store.encoder)
             else:
                 vectors = self.instruction_check.vectors(question)
                 instructs = self.instruction_check.instructs(vectors)
-            step.decision = "refuse" if instructs else "pass"
-            step.rule = "instruction-similarity" if instructs else ""
-        if instructs:
-            yield Final(self._refusal(context, INSTRUCTIONS, "instruction-similarity"))
+            refusal = policy.instructions(instructs)
+            step.decision, step.rule = ("refuse", refusal.rule) if refusal else ("pass", "")
+        if refusal is not None:
+            yield Final(self._refusal(context, refusal))
             return
-        space_language = lang if multilingual else SOURCE_LANGUAGE
         alone_vector = vectors[0] if vectors is not None else None
         with trace.stage("follow-up") as step:
             turns = bounded(history, self.settings.history_turns)
-            follow_up, why, alone = self.resolve(
-                question, turns, language=space_language, filters=filters, vector=alone_vector
+            follow_up, why, alone = resolve(
+                question, turns, self.retriever, floor=self.floor, language=space_language, filters=filters,
+                vector=alone_vector,
+            )  # fmt: skip
+            condense = self.composer.condense if isinstance(self.composer, LLMComposer) else None
+            search = search_for(
+                question, turns, follow_up=follow_up, condense=condense, max_chars=self.settings.max_question_chars
             )
-            query = self.search_query(question, turns, follow_up=follow_up)
-            step.decision = "follow-up" if follow_up else "stands alone"
-            step.rule = why
-            if query != question:
-                step.details = {"search": query}
-        context.query = query
+            space = "multilingual" if multilingual else "en"
+            query = Query(question, detected.code, detected, space, follow_up, why, search)
+            step.decision, step.rule = ("follow-up" if follow_up else "stands alone"), why
+            if search != question:
+                step.details = {"search": search}
+        context.query = search
         with trace.stage("retrieve") as step:
-            if alone is not None and query == question:
+            if alone is not None and search == question:
                 retrieval = alone  # the question alone was searched to decide: that search is the answer's
             else:
                 retrieval = self.retriever.retrieve(
-                    query,
+                    search,
                     filters=filters,
-                    focus=question if query != question else "",
-                    vector=alone_vector if query == question else None,
+                    focus=query.focus,
+                    vector=alone_vector if search == question else None,
                     language=space_language,
                 )
             step.decision = f"{len(retrieval.passages)} passages"
@@ -224,34 +211,25 @@ class Assistant:
                 "pages": list(dict.fromkeys(p.chunk.doc_id for p in retrieval.passages)),
             }
         context.passages = self._reported(retrieval)
-        floor = self.floor(retrieval)
         with trace.stage("scope") as step:
-            missing: list[str] = []
-            if retrieval.best_match < floor:
-                out_of_scope = not on_topic(query) if not multilingual else retrieval.best_match < floor - OFF_TOPIC_GAP
-                step.decision, step.rule = "refuse", "relevance-floor"
-                step.details = {"best_match": round(retrieval.best_match, 4), "floor": floor}
-                reason = OUT_OF_SCOPE if out_of_scope else NO_MATCH
-            else:
-                seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
-                # Its patterns (countries, case outcomes, names) are English words: other languages skip it.
-                missing = [] if multilingual else uncovered_specifics(question, seen, lexical.vocabulary())
-                step.decision = "refuse" if missing else "pass"
-                if missing:
-                    step.rule, step.details = "uncovered-specifics", {"missing": missing}
-                reason = NO_MATCH
-        if step.decision == "refuse":
-            yield Final(self._refusal(context, reason, step.rule))
+            refusal = policy.scope(
+                question, search, retrieval, floor=self.floor(retrieval), vocabulary=lexical.vocabulary()
+            )
+            step.decision = "refuse" if refusal else "pass"
+            if refusal:
+                step.rule, step.details = refusal.rule, dict(refusal.details)
+        if refusal is not None:
+            yield Final(self._refusal(context, refusal))
             return
         with trace.stage("compose") as step:
             sentences = self.bank.get([p.chunk for p in retrieval.passages], space=retrieval.space)
             checker = Checker(retrieval.passages, sentences, self.verifier)
             composer_name = self.composer.name
-            note = messages.text("quoted_in_english", lang) if lang != SOURCE_LANGUAGE else ""
+            note = messages.text("quoted_in_english", query.language) if query.language != SOURCE_LANGUAGE else ""
             if note:
                 yield Partial("", note=note)
             try:
-                yield from self._verified(self.composer, query, retrieval, sentences, checker, note)
+                yield from self._verified(self.composer, search, retrieval, sentences, checker, note)
             except ComposerError as exc:
                 if checker.kept:
                     # The model broke off after some verified sentences: keep them, say so.
@@ -260,23 +238,17 @@ class Assistant:
                 else:
                     log.warning("%s; answering with the extractive composer instead", exc)
                     composer_name = f"extractive (fallback: {exc})"
-                    yield from self._verified(self.fallback, query, retrieval, sentences, checker, note)
+                    yield from self._verified(self.fallback, search, retrieval, sentences, checker, note)
             step.decision = f"{len(checker.kept)} sentences kept, {len(checker.dropped)} dropped"
             step.details = {"composer": composer_name}
         context.composer = composer_name
         with trace.stage("checks") as step:
-            counted = unanswered_count(question, render(checker.kept), retrieval.alternatives) if checker.kept else ""
-            if counted:
-                step.decision, step.rule, step.details = "refuse", "how-many-without-number", {"counts": counted}
-            elif not checker.kept:
-                step.decision = "refuse"
-                step.rule = "verification-dropped-all" if checker.dropped else "no-sentence-close-enough"
-            else:
-                step.decision = "pass"
-        if step.decision == "refuse":
-            # "How many X?" answered without any number of X (a model may write around the gap): not an answer.
-            reason = UNVERIFIED if step.rule == "verification-dropped-all" else NO_MATCH
-            yield Final(self._refusal(context, reason, step.rule, dropped=checker.dropped))
+            refusal = policy.answer(question, checker.kept, checker.dropped, retrieval.alternatives)
+            step.decision = "refuse" if refusal else "pass"
+            if refusal:
+                step.rule, step.details = refusal.rule, dict(refusal.details)
+        if refusal is not None:
+            yield Final(self._refusal(context, refusal, dropped=checker.dropped))
             return
         yield Final(
             Answer(
@@ -286,23 +258,14 @@ class Assistant:
                 sentences=list(checker.kept),
                 dropped=list(checker.dropped),
                 passages=context.passages,
-                search_query=query,
+                search_query=search,
                 composer=composer_name,
                 seconds=time.perf_counter() - started,
-                language=lang,
+                language=query.language,
                 note=note,
                 trace=trace.to_list(),
             )
         )
-
-    @staticmethod
-    def _history_language(history: Sequence[Turn]) -> str:
-        """The language of the conversation so far (its last user turn), as a hint for a short question."""
-        earlier = [t.content for t in history if t.role == "user" and t.content.strip()]
-        if not earlier:
-            return ""
-        found = detect(earlier[-1])
-        return found.code if found.by == "detected" else ""
 
     def draft(
         self,
@@ -336,61 +299,14 @@ class Assistant:
             return self.settings.relevance_floor_multilingual
         return self.settings.relevance_floor
 
-    def resolve(
-        self,
-        question: str,
-        history: Sequence[Turn],
-        *,
-        language: str = SOURCE_LANGUAGE,
-        filters: Filters | None = None,
-        vector: np.ndarray | None = None,
-    ) -> tuple[bool, str, Retrieval | None]:
-        """Whether a question in a conversation is a follow-up, the rule that decided, and the search of the
-        question alone (reused as the answer's when it stands alone).
-
-        A question is a follow-up when it refers back in its words ("and for children?"), when alone it finds
-        nothing, or when alone it finds the pages the previous question found: then it is on the same topic, and
-        searching it with that question loses nothing. A question that names another topic and does not refer back
-        ("what is Eurodac?" after questions on the border procedure) is answered on its own, however short.
-        """
-        earlier = earlier_questions(history)
-        if not earlier:
-            return False, "", None
-        if language == SOURCE_LANGUAGE and is_follow_up(question):
-            return True, "refers-back", None
-        alone = self.retriever.retrieve(question, filters=filters, vector=vector, language=language)
-        floor = (
-            self.settings.relevance_floor if language == SOURCE_LANGUAGE else self.settings.relevance_floor_multilingual
-        )
-        if alone.best_match < floor:
-            return True, "finds-nothing-alone", alone
-        before = self.retriever.retrieve(earlier[-1], k=TOPIC_PAGES, filters=filters, language=language)
-        pages = {p.chunk.doc_id for p in alone.passages[:TOPIC_PAGES]}
-        if pages & {p.chunk.doc_id for p in before.passages}:
-            return True, "same-pages-as-before", alone
-        return False, "new-topic", alone
-
     def search_query(self, question: str, history: Sequence[Turn], *, follow_up: bool | None = None) -> str:
         """What retrieval searches for: the question, or the follow-up made to stand alone (``follow_up``: as
-        ``resolve`` decided; by the question's words when not given)."""
-        if not history or not any(t.role == "user" for t in history):
-            return question
-        if follow_up is None:
-            follow_up = is_follow_up(question)
-        if not follow_up:
-            return question
-        if isinstance(self.composer, LLMComposer):
-            try:
-                condensed = self.composer.condense(question, history)
-                if (
-                    condensed
-                    and len(condensed) <= self.settings.max_question_chars
-                    and not tries_to_instruct(condensed)
-                ):
-                    return condensed
-            except ComposerError as exc:
-                log.warning("%s; resolving the follow-up without it", exc)
-        return search_query(question, history, follow_up=True)
+        decided by ``understand.resolve``; by the question's words when not given)."""
+        condense = self.composer.condense if isinstance(self.composer, LLMComposer) else None
+        decided = is_follow_up(question) if follow_up is None else follow_up
+        return search_for(
+            question, history, follow_up=decided, condense=condense, max_chars=self.settings.max_question_chars
+        )
 
     def _verified(
         self,
@@ -442,19 +358,19 @@ class Assistant:
             for rank, p in enumerate(retrieval.passages, start=1)
         ]
 
-    def _refusal(self, context: _Context, reason: str, rule: str, *, dropped: Sequence = ()) -> Answer:
+    def _refusal(self, context: _Context, refusal: Refusal, *, dropped: Sequence = ()) -> Answer:
         return Answer(
             question=context.question,
-            text=prompts.refusal(reason, context.language),
+            text=prompts.refusal(refusal.reason, context.language),
             refused=True,
-            reason=reason,
+            reason=refusal.reason,
             dropped=list(dropped),
             passages=context.passages,
             search_query=context.query,
             composer=context.composer or self.composer.name,
             seconds=time.perf_counter() - context.started,
             language=context.language,
-            rule=rule,
+            rule=refusal.rule,
             trace=context.trace.to_list(),
         )
 

@@ -98,9 +98,13 @@ def _signed_name(lines: list[str]) -> tuple[str, list[str]]:
     for i in range(len(lines) - 1, max(-1, len(lines) - 4), -1):
         line = lines[i].strip()
         closing = _CLOSING.match(line)
+        # A closing is short and ends the text but for a name: "Thank you for your reply." on a line of its own,
+        # followed by a question, is part of the message.
+        after = [x.strip() for x in lines[i + 1 :] if x.strip()]
+        if closing and (len(line.split()) > 5 or len(after) > 1 or any(x.endswith("?") for x in after)):
+            closing = None
         if closing:
             rest = line[closing.end() :].strip(" ,.-")
-            after = [x.strip() for x in lines[i + 1 :] if x.strip()]
             candidate = rest or (after[0] if after else "")
             name = candidate if _NAME.match(candidate) else ""
             return name.split()[0].rstrip(".") if name else "", lines[:i]
@@ -199,12 +203,12 @@ def make_draft(
     answered = [s for group in per_ask for s in group]
     parts: list[str] = []
     uncovered: list[str] = []
-    numbered = len(answers) > 1
-    for index, (item, sentences) in enumerate(zip(answers, per_ask, strict=True), start=1):
+    numbered = sum(1 for group in per_ask if group) > 1
+    for item, sentences in zip(answers, per_ask, strict=True):
         if not sentences:
             uncovered.append(say("not_covered", language, ask=f"“{item.ask.strip()}”", authority=authority(item.ask)))
             continue
-        head = f"{index}. “{item.ask.strip()}”\n" if numbered else ""
+        head = f"{len(parts) + 1}. “{item.ask.strip()}”\n" if numbered else ""
         parts.append(head + paragraphs(sentences))
     if answered:
         opening = say(f"opening_{tone}", language)

@@ -208,7 +208,7 @@ class Retriever:
         so that "and how long is it valid?" finds the validity section of the Blue Card pages.
         """
         k = k or self.settings.top_k
-        if language != "en" and self.store.multilingual_collection is not None:
+        if language != "en" and self.store.has_multilingual:
             return self._retrieve_multilingual(normalize(query), k=k, filters=filters, focus=normalize(focus))
         query = normalize(query)
         lexical_index = self.store.lexical  # in step with the collection, and counts its chunks without a scan

@@ -162,7 +162,7 @@ class Assistant:
             yield Final(self._refusal(context, refusal))
             return
         lexical = self.store.lexical  # each access checks the collection's generation
-        multilingual = detected.code != SOURCE_LANGUAGE and self.store.multilingual_collection is not None
+        multilingual = detected.code != SOURCE_LANGUAGE and self.store.has_multilingual
         space_language = detected.code if multilingual else SOURCE_LANGUAGE
         with trace.stage("instructions") as step:
             vectors = None

@@ -266,8 +266,7 @@ class Ingestor:
 
     def _backfill_multilingual(self, *, progress: bool) -> None:
         """Give multilingual vectors to chunks stored without them (a store built before they existed)."""
-        collection = self.store.multilingual_collection
-        if collection is None or collection.count() == self.store.sentences_collection.count():
+        if self.store.multilingual_complete():
             return
         missing = self.store.chunks_without_multilingual()
         if missing:
@@ -276,7 +275,7 @@ class Ingestor:
 
     def _stored_ids(self, p: _Pending) -> set[str]:
         """Every chunk id the store holds for this page (its record's, plus any left by an interrupted run)."""
-        stored = set(self.store.chunks.get(where={"doc_id": p.item.doc_id}, include=[])["ids"])
+        stored = self.store.chunk_ids_of(p.item.doc_id)
         return stored | set(p.previous.chunk_ids if p.previous else ())
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import logging
 import re
 import threading
@@ -108,9 +109,31 @@ class SentenceTransformerEmbedder:
 
     @property
     def dimension(self) -> int:
+        """The vectors' length: read from a local model's files when it can be (so that opening a store does not
+        load the model), else from the loaded model."""
+        known = self._dimension_from_files()
+        if known:
+            return known
         model = self._load()
         dim = model.get_embedding_dimension() if hasattr(model, "get_embedding_dimension") else None
         return int(dim or model.get_sentence_embedding_dimension())
+
+    def _dimension_from_files(self) -> int:
+        """The pooling layer's dimension of a model folder made of a transformer, pooling and normalisation only
+        (a dense layer would change it); 0 when that cannot be told without loading."""
+        try:
+            folder = bundled_model_path() if self._name == BUNDLED_MODEL else Path(self._name)
+            if not folder.is_dir():
+                return 0
+            modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+            kinds = {str(m.get("type", "")).rsplit(".", 1)[-1] for m in modules}
+            if not kinds <= {"Transformer", "Pooling", "Normalize"}:
+                return 0
+            pooling = next(m for m in modules if str(m.get("type", "")).endswith("Pooling"))
+            config = json.loads((folder / pooling["path"] / "config.json").read_text(encoding="utf-8"))
+            return int(config["word_embedding_dimension"])
+        except (OSError, ValueError, KeyError, StopIteration, EmbeddingError):
+            return 0
 
     @property
     def max_tokens(self) -> int:

@@ -11,7 +11,7 @@ ABBREVIATIONS = frozenset(
     """art arts no nos nr p pp para paras e.g i.e etc cf vs mr mrs ms dr prof st ibid approx ca fig figs vol eds ed
     jan feb mar apr jun jul aug sep sept oct nov dec co ltd inc dept min max oj reg dir""".split()
 )
-_SENTENCE_END = re.compile(r"(?<=[.!?])[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[A-Z0-9])")
+_SENTENCE_END = re.compile(r"(?<=[.!?])(?P<closing>[\"'”’)\]]*)\s+(?=[\"'“‘(\[]?[A-Z0-9])")
 
 
 def split_sentences(text: str) -> list[str]:
@@ -23,13 +23,14 @@ def split_sentences(text: str) -> list[str]:
             continue
         start = 0
         for match in _SENTENCE_END.finditer(line):
-            before = line[start : match.start()]
+            end = match.start() + len(match.group("closing"))  # a closing quote or bracket stays with its sentence
+            before = line[start:end]
             last = before.rsplit(" ", 1)[-1].lower().rstrip(".!?\"'”’)]")
             if last in ABBREVIATIONS or re.fullmatch(r"[a-z]", last):
                 continue  # "Art. 5", "p. 3", "e.g. X"
             if re.fullmatch(r"\(?(\d+|[ivxlc]+)\)?\.?", before.strip().lower()):
                 continue  # the label of a numbered point: "1. The ..." or "(iv). X"
-            sentences.append(line[start : match.start()].strip())
+            sentences.append(before.strip())
             start = match.end()
         tail = line[start:].strip()
         if tail:

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from vectorstore import lexical_sync
 from vectorstore.embeddings import Embedder, get_embedder
 from vectorstore.errors import ModelMismatchError, StoreError
 from vectorstore.lexical import LexicalIndex
@@ -225,7 +226,7 @@ class Store:
         with self._lock:
             if self._lexical is None:
                 self._lexical = LexicalIndex(self._lexical_path())
-            if self._lexical.get_state("generation") != self.generation():
+            if not lexical_sync.in_step(self._lexical, self):
                 self.sync_lexical()
             return self._lexical
 
@@ -244,26 +245,7 @@ class Store:
         with self._lock:
             if self._lexical is None:
                 self._lexical = LexicalIndex(self._lexical_path())
-            generation = self.generation()
-            stored = set(self.all_chunk_ids())
-            indexed = self._lexical.ids()
-            # A page whose metadata changed keeps its chunk ids; its registry hash tells that it changed.
-            hashes = self._lexical.doc_hashes()
-            stale_docs = [
-                r.doc_id for r in self.list_documents() if hashes.get(r.doc_id, {r.content_hash}) != {r.content_hash}
-            ]
-            refresh = {
-                cid for doc_id in stale_docs for cid in self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"]
-            }
-            missing = sorted((stored - indexed) | (refresh & stored))
-            extra = sorted(indexed - stored)
-            for start in range(0, len(missing), BATCH):
-                self._lexical.upsert(self.get_chunks(missing[start : start + BATCH]))
-            self._lexical.delete(extra)
-            self._lexical.set_state("generation", generation)
-            if missing or extra:
-                log.info("lexical index synced: %d added, %d removed", len(missing), len(extra))
-            return len(missing), len(extra)
+            return lexical_sync.sync(self._lexical, self)
 
     # -- chunks -------------------------------------------------------------------------------------------
     def all_chunk_ids(self) -> list[str]:
@@ -389,6 +371,20 @@ class Store:
             if keys and all(k in found for k in keys):
                 out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
         return out
+
+    @property
+    def has_multilingual(self) -> bool:
+        """Whether this store keeps multilingual sentence vectors (the multilingual model is on)."""
+        return self.multilingual_collection is not None
+
+    def multilingual_complete(self) -> bool:
+        """Whether every answer sentence has its multilingual vector (true when the model is off)."""
+        collection = self.multilingual_collection
+        return collection is None or collection.count() == self.sentences_collection.count()
+
+    def chunk_ids_of(self, doc_id: str) -> set[str]:
+        """The ids of every chunk stored for one page."""
+        return set(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
 
     def chunks_without_multilingual(self) -> list[Chunk]:
         """Chunks whose sentences have no multilingual vectors yet (a store built before, or with it off)."""

@@ -34,7 +34,6 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 ROOT = Path(__file__).resolve().parents[1]
 QA = ROOT / "tests" / "data" / "qa.jsonl"
 WARMUP = 10  # questions asked before timing starts
+LANGUAGE_SETS = ("qa_languages_major.jsonl", "qa_languages_other.jsonl")  # timed per language
 BATCH = 5_000  # synthetic chunks per write
 SYNTHETIC_HOST = "https://example.org/synthetic/"
 AIM_MS = {"p50": 50.0, "p95": 150.0}  # for retrieval with the extractive answer, warm
@@ -101,95 +101,35 @@ def machine() -> dict[str, object]:
     }
 
 
-class Stages:
-    """Exclusive time per stage of each question: a stage's time excludes the timed stages it calls."""
-
-    def __init__(self) -> None:
-        self.current: dict[str, float] = defaultdict(float)
-        self.questions: list[dict[str, float]] = []
-        self._stack: list[tuple[str, float]] = []  # (path, time spent in timed children)
-        self._undo: list[tuple[Any, str, Any, bool]] = []
-
-    def wrap(self, owner: Any, attribute: str, name: str) -> None:
-        """Time ``owner.attribute`` (a method of an instance or class, or a module's function) as ``name``."""
-        original = getattr(owner, attribute)
-        had_own = attribute in vars(owner)
-        stack, current = self._stack, self.current
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            path = f"{stack[-1][0]} > {name}" if stack else name
-            stack.append((path, 0.0))
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                elapsed = time.perf_counter() - start
-                _, children = stack.pop()
-                current[path] += elapsed - children
-                if stack:
-                    stack[-1] = (stack[-1][0], stack[-1][1] + elapsed)
-
-        setattr(owner, attribute, timed)
-        self._undo.append((owner, attribute, original, had_own))
-
-    @contextmanager
-    def question(self) -> Iterator[None]:
-        """Record the stages of one question."""
-        self.current.clear()
-        yield
-        self.questions.append(dict(self.current))
-
-    def restore(self) -> None:
-        """Put back what was wrapped."""
-        for owner, attribute, original, had_own in reversed(self._undo):
-            if had_own:  # a module's function, a class's method
-                setattr(owner, attribute, original)
-            else:  # an instance's method: drop the wrapper, the class's method shows through again
-                delattr(owner, attribute)
-        self._undo.clear()
-
-    def summary(self, totals_ms: list[float]) -> dict[str, dict[str, float]]:
-        """Per stage: mean, p50 and p95 in ms over the questions, and its share of the mean total."""
-        paths = sorted({path for q in self.questions for path in q})
-        columns = {path: [q.get(path, 0.0) * 1000 for q in self.questions] for path in paths}
-        columns["(untimed rest)"] = [t - sum(q.values()) * 1000 for t, q in zip(totals_ms, self.questions, strict=True)]
-        mean_total = statistics.mean(totals_ms)
-        out = {}
-        for path, values in columns.items():
-            figures, mean = spread(values), statistics.mean(values)
-            out[path] = {"mean": round(mean, 2), "p50": figures["p50"], "p95": figures["p95"]}
-            out[path]["share"] = round(mean / mean_total, 3)
-        return out
-
-
-def instrument(assistant: Any) -> Stages:
-    """Stage timers around the parts of ``Assistant.ask`` (instances, classes and module functions, not the code)."""
-    import assistant.retrieve as retrieve_module
-    import assistant.service as service_module
-
-    stages = Stages()
-    store, lexical = assistant.store, assistant.store.lexical
-    stages.wrap(assistant.retriever, "retrieve", "retrieval")
-    stages.wrap(store.embedder, "embed", "embed")
-    stages.wrap(retrieve_module, "repair", "spelling repair")
-    stages.wrap(lexical, "term_weights", "term weights")
-    stages.wrap(lexical, "vocabulary", "vocabulary")
-    stages.wrap(store, "dense_search", "dense search")
-    stages.wrap(store, "count", "chunk count")
-    stages.wrap(store, "generation", "generation check")
-    stages.wrap(lexical, "search", "lexical search")
-    stages.wrap(store, "get_chunks_with_vectors", "fetch lexical-only chunks")
-    stages.wrap(retrieve_module, "coverage", "coverage")
-    stages.wrap(service_module, "uncovered_specifics", "specifics check")
-    stages.wrap(assistant.bank, "get", "sentence vectors")
-    stages.wrap(store, "sentence_vectors", "store fetch")
-    stages.wrap(assistant.composer, "select", "compose")
-    stages.wrap(service_module.Checker, "__init__", "verify")
-    stages.wrap(service_module.Checker, "add", "verify")
-    return stages
+def stage_summary(traces: list[list[dict[str, Any]]], totals_ms: list[float]) -> dict[str, dict[str, float]]:
+    """Per stage of the answers' traces: mean, p50 and p95 in ms over the questions, and its share of the mean
+    total (a stage that did not run for a question counts 0 there)."""
+    names = list(dict.fromkeys(step["stage"] for trace in traces for step in trace))
+    columns = {name: [sum(s["ms"] for s in trace if s["stage"] == name) for trace in traces] for name in names}
+    columns["(outside the stages)"] = [
+        t - sum(s["ms"] for s in trace) for t, trace in zip(totals_ms, traces, strict=True)
+    ]
+    mean_total = statistics.mean(totals_ms)
+    out = {}
+    for name, values in columns.items():
+        figures, mean = spread(values), statistics.mean(values)
+        out[name] = {"mean": round(mean, 2), "p50": figures["p50"], "p95": figures["p95"]}
+        out[name]["share"] = round(mean / mean_total, 3)
+    return out
 
 
 # -- serving (the child process) ---------------------------------------------------------------------------------------
+def language_questions() -> list[tuple[str, str]]:
+    """(language, question) of the QA sets in the 24 official languages."""
+    out = []
+    for name in LANGUAGE_SETS:
+        for line in (QA.parent / name).read_text(encoding="utf-8").splitlines():
+            if line.strip():
+                row = json.loads(line)
+                out.append((str(row["language"]), str(row["question"])))
+    return out
+
+
 def questions(limit: int | None) -> list[str]:
     """The questions of the QA set, in file order (the first ``limit``)."""
     lines = [line for line in QA.read_text(encoding="utf-8").splitlines() if line.strip()]
@@ -225,28 +165,29 @@ def serve(folder: Path, limit: int | None, threads: int | None) -> dict[str, obj
         assistant.ask(question)
     rss["after answer warm-up"] = rss_mb()
     load = [os.getloadavg()[0]]
-    stages = instrument(assistant)
     retrieval_ms: list[float] = []
     for question in asked:
-        with stages.question():
-            start = time.perf_counter()
-            assistant.retriever.retrieve(question)
-            retrieval_ms.append((time.perf_counter() - start) * 1000)
-    retrieval_stages = stages.summary(retrieval_ms)
-    stages.questions.clear()
+        start = time.perf_counter()
+        assistant.retriever.retrieve(question)
+        retrieval_ms.append((time.perf_counter() - start) * 1000)
     answer_ms, answer_cpu_ms = [], []
+    traces: list[list[dict[str, Any]]] = []
     answered, synthetic, passages = 0, 0, 0
     for question in asked:
-        with stages.question():
-            start, cpu = time.perf_counter(), time.process_time()
-            answer = assistant.ask(question)
-            answer_ms.append((time.perf_counter() - start) * 1000)
-            answer_cpu_ms.append((time.process_time() - cpu) * 1000)
+        start, cpu = time.perf_counter(), time.process_time()
+        answer = assistant.ask(question)
+        answer_ms.append((time.perf_counter() - start) * 1000)
+        answer_cpu_ms.append((time.process_time() - cpu) * 1000)
+        traces.append(answer.trace)
         answered += not answer.refused
         passages += len(answer.passages)
         synthetic += sum(p.url.startswith(SYNTHETIC_HOST) for p in answer.passages)
+    by_language: dict[str, list[float]] = defaultdict(list)
+    for language, question in language_questions():
+        start = time.perf_counter()
+        assistant.ask(question)
+        by_language[language].append((time.perf_counter() - start) * 1000)
     load.append(os.getloadavg()[0])
-    stages.restore()
     rss["after the timed run"] = rss_mb()
     store = assistant.store
     return {
@@ -262,8 +203,8 @@ def serve(folder: Path, limit: int | None, threads: int | None) -> dict[str, obj
         "answered": answered,
         "refused": len(asked) - answered,
         "synthetic_share_of_passages": round(synthetic / passages, 3) if passages else 0.0,
-        "retrieval_stages_ms": retrieval_stages,
-        "answer_stages_ms": stages.summary(answer_ms),
+        "answer_stages_ms": stage_summary(traces, answer_ms),
+        "answer_ms_by_language": {code: spread(ms) for code, ms in sorted(by_language.items())},
         "rss_mb": rss,
         "disk_mb": {
             "chroma": folder_mb(store.settings.store_path, lexical=False),

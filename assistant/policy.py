@@ -15,7 +15,7 @@ from typing import Any
 from assistant.answer import EMPTY_STORE, INSTRUCTIONS, NO_MATCH, OUT_OF_SCOPE, UNVERIFIED, AnswerSentence, Dropped
 from assistant.lexicon import Alternatives
 from assistant.retrieve import Retrieval
-from assistant.scope import on_topic, tries_to_instruct, unanswered_count, uncovered_specifics
+from assistant.scope import on_topic, tries_to_instruct, unanswered_count, uncovered
 from assistant.verify import render
 
 OFF_TOPIC_GAP = 0.1  # a question in another language this far below the floor is told it is off topic
@@ -35,8 +35,8 @@ def guard(question: str) -> Refusal | None:
     matched = tries_to_instruct(question)
     if not matched:
         return None
-    rule = matched if isinstance(matched, str) else "instruction-pattern"
-    return Refusal(INSTRUCTIONS, rule if rule.startswith("instruction") else f"instruction-pattern:{rule}")
+    rule = f"instruction-pattern:{matched}" if isinstance(matched, str) else "instruction-pattern"
+    return Refusal(INSTRUCTIONS, rule)
 
 
 def empty_store(chunks: int) -> Refusal | None:
@@ -63,9 +63,11 @@ def scope(
     if retrieval.space == "multilingual":
         return None  # the specifics check reads English words
     seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
-    missing = uncovered_specifics(question, seen, vocabulary)
-    if missing:
-        return Refusal(NO_MATCH, "uncovered-specifics", {"missing": missing})
+    found = uncovered(question, seen, vocabulary)  # (what is missing, the rule that found it)
+    if found:
+        missing = list(dict.fromkeys(m for m, _ in found))
+        rules = list(dict.fromkeys(r for _, r in found))
+        return Refusal(NO_MATCH, f"uncovered-specifics:{rules[0]}", {"missing": missing, "rules": rules})
     return None
 
 

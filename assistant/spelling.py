@@ -1,6 +1,6 @@
 """Typo repair for questions: a word the store has never seen is replaced by a close word it has.
 
-"how long does the scrrening take at the boarder" finds nothing under "scrren" and "boarder"; the store's own
+"is a health check part of the scrrening at the boarder" finds nothing under "scrren" and "boarder"; the store's own
 vocabulary (stemmed index terms) knows "screen" and "border". A word is repaired only when the store does not hold
 it, the embedding model's vocabulary does not know it as a word either (so "wife" or "recipe" stay as they are),
 it is not capitalised (names stay), it has at least ``MIN_LENGTH`` letters, and a term of the store lies within
@@ -13,11 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Set
 
+from assistant import rules
 from vectorstore.text import terms
 
-MIN_LENGTH = 4
-LONG_WORD = 8
-MIN_CHUNKS = 2  # a term must be in this many chunks to be offered as a repair
+MIN_LENGTH = rules.count("spelling-min-length")
+LONG_WORD = rules.count("spelling-long-word")
+MIN_CHUNKS = rules.count("spelling-min-chunks")  # a term must be in this many chunks to be offered as a repair
 _WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)?")
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant import rules
 from assistant.answer import AnswerSentence, Citation, Dropped
 from assistant.retrieve import Passage
 from assistant.sentences import ChunkSentences
@@ -23,15 +24,14 @@ from vectorstore.embeddings import Embedder
 from vectorstore.sentences import split_sentences
 from vectorstore.text import normalize, terms
 
-LEXICAL_FLOOR = 0.5
-NEGATION_CHECK_FROM = 0.8  # word share above which a sentence counts as a near-copy for the negation check
+LEXICAL_FLOOR = rules.value("lexical-floor")
+NEGATION_CHECK_FROM = rules.value("negation-check-from")  # word share from which a sentence is a near-copy
 SNIPPET_CHARS = 280
 
 _MARKER = re.compile(r"\[\s*(\d{1,3}(?:\s*[,;]\s*\d{1,3})*)\s*\]")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\s*\d{1,3}(?:\s*[,;]\s*\d{1,3})*\s*\])+[.,;]?\s*")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d{1,2}[.)])\s+")
 _NUMBER = re.compile(r"\d+(?:[.,\u202f\u00a0 ]\d{3})*(?:[.,]\d+)?")
-_NEGATIONS = frozenset({"not", "no", "never", "none", "cannot", "nor", "neither", "without", "n't"})
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,8 @@ def numbers_in(text: str) -> set[str]:
 
 def _negations(text: str) -> int:
     words = re.findall(r"[a-z']+", text.lower().replace("n't", " n't"))
-    return sum(1 for w in words if w in _NEGATIONS)
+    negations = rules.words("negations")
+    return sum(1 for w in words if w in negations)
 
 
 class Verifier:

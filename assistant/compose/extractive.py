@@ -5,7 +5,7 @@ name), so composing is a few matrix products. Each sentence is scored by its cos
 share of the question's words it (or its section heading) contains, each word weighted by its rarity in the store
 (an everyday word counting when the pages' word for it is there, see ``assistant.lexicon``),
 and its passage's similarity to the question, with a small bonus for numbers when the question asks for a figure or
-a date, and for sentences naming the term a definition question asks about ("what does 'first country of asylum'
+a date, and for sentences naming the term a definition question asks about ("what does 'safe third country'
 mean?"). The best sentence must clear ``ANSWER_FLOOR``; a few more that score close to it join, unless they repeat
 one already taken. A sentence that opens by referring back ("It", "This", "They") brings the sentence before it.
 For a follow-up, searched together with the earlier question, the follow-up's own words and vector count as much
@@ -28,6 +28,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from assistant import classify, rules
+from assistant.classify import defined_term
 from assistant.compose import NOT_IN_SOURCES
 from assistant.retrieve import Retrieval, word_share
 from assistant.scope import states_a_gap, unanswered_count
@@ -35,43 +37,22 @@ from assistant.sentences import ChunkSentences
 from assistant.verify import Cited
 from vectorstore.text import terms
 
-ANSWER_FLOOR = 0.20  # least cosine similarity between the question and the best sentence
-MARGIN = 0.12  # a further sentence joins when its score is within this of the best one
-MAX_SENTENCES = 4
-MAX_SENTENCES_LIST = 5
-MAX_WORDS = 130
-DUPLICATE_COSINE = 0.9
-FOLLOW_UP_CONTEXT = 0.5  # in a follow-up, the weight of the earlier questions against the follow-up itself
-WEIGHTS = (0.40, 0.40, 0.20)  # sentence similarity, share of the question's words (by rarity), passage similarity
-GAP_ON_POINT = 0.2  # least share of the question's words (by rarity) in a sentence saying the sources lack it
-
-_FIGURE_QUESTION = re.compile(
-    r"\b(how (many|much|long|old|often|soon|far)|when|what (date|year|age|amount|fee|salary|percentage)|"
-    r"which (date|year)|deadline|until|since|number of|figure|threshold|minimum|maximum|limit|duration|cost|fee)\b",
-    re.IGNORECASE,
+ANSWER_FLOOR = rules.value("answer-floor")  # least cosine similarity between the question and the best sentence
+MARGIN = rules.value("answer-margin")  # a further sentence joins when its score is within this of the best one
+MAX_SENTENCES = rules.count("max-sentences")
+MAX_SENTENCES_LIST = rules.count("max-sentences-list")
+MAX_WORDS = rules.count("max-answer-words")
+DUPLICATE_COSINE = rules.value("duplicate-cosine")
+FOLLOW_UP_CONTEXT = rules.value("follow-up-context")  # in a follow-up, the earlier questions' weight
+# Sentence similarity, share of the question's words (by rarity), passage similarity.
+WEIGHTS = (
+    rules.value("weight-sentence-similarity"),
+    rules.value("weight-word-share"),
+    rules.value("weight-passage-similarity"),
 )
-_LIST_QUESTION = re.compile(r"\b(which|what are|list|name the|main|types of|kinds of|who are)\b", re.IGNORECASE)
-_REFERS_BACK = re.compile(
-    r"^(it|its|this|these|those|they|their|such|there|he|she|that|the same|however|in that case|in this case|"
-    r"otherwise|also|then|both|each of them)\b",
-    re.IGNORECASE,
-)
+GAP_ON_POINT = rules.value("gap-on-point")  # least word share of a sentence saying the sources lack it
+POINTER_WORDS = rules.count("pointer-words")
 _DIGIT = re.compile(r"\d")
-# "What is X?", "What does 'X' mean?", "X meaning", "define X": the term asked about.
-_QUOTED_TERM = re.compile(r"['\"“‘]([^'\"”’]{3,60})['\"”’]")
-_DEFINITION = re.compile(
-    r"^(?:.*?\s(?:-|–|:)\s*)?(?:what\s+(?:is|are|does|do)\s+(?:an?\s+|the\s+)?(?P<a>[^?,]+?)(?:\s+mean|\s+exactly|"
-    r"\s+in\s+eu\s+law|\s+in\s+the\s+eu)?\s*(?:[?,]|$)|(?:define|meaning\s+of|definition\s+of)\s+(?:an?\s+|the\s+)?"
-    r"(?P<b>[^?,]+?)\s*(?:[?,]|$)|(?P<c>[^?,]+?)\s+(?:meaning|definition)\s*\?*\s*$)",
-    re.IGNORECASE,
-)
-_PRONOUNS = frozenset("it that this they these those".split())
-MAX_TERM_WORDS = 5
-# A pointer to another page ("See the single permit.", "For the steps of the procedure, see asylum in the EU."):
-# it names where the answer is without giving it.
-_POINTER = re.compile(r"^(for [^,]{0,80}, )?see\b", re.IGNORECASE)
-POINTER_WORDS = 20
-_SENTENCE_END = re.compile(r"[.!?][\"'”’)\]]*$")
 
 
 @dataclass(frozen=True)
@@ -96,8 +77,8 @@ class ExtractiveComposer:
     max_sentences_list: int = MAX_SENTENCES_LIST
     max_words: int = MAX_WORDS
     weights: tuple[float, float, float] = WEIGHTS
-    figure_bonus: float = 0.05
-    definition_bonus: float = 0.05
+    figure_bonus: float = rules.value("figure-bonus")
+    definition_bonus: float = rules.value("definition-bonus")
 
     def candidates(
         self,
@@ -117,10 +98,11 @@ class ExtractiveComposer:
             weight = {t: w * (1.0 if t in focus else FOLLOW_UP_CONTEXT) for t, w in weight.items()}
             vector = FOLLOW_UP_CONTEXT * retrieval.vector + (1 - FOLLOW_UP_CONTEXT) * retrieval.focus_vector
         alts = retrieval.alternatives
-        figure = bool(_FIGURE_QUESTION.search(question))
+        figure = "figure" in classify.kinds(question)
         term = defined_term(retrieval.focus_query or question) if ask is None and not figure else ""
         out: list[Candidate] = []
         w_sim, w_words, w_passage = self.weights
+        statement_end, pointer = rules.pattern("statement-end"), rules.pattern("pointer")
         for index, passage in enumerate(retrieval.passages):
             entry = sentences.get(passage.chunk.id)
             if entry is None or not entry.sentences:
@@ -128,9 +110,9 @@ class ExtractiveComposer:
             similarities = retrieval.similarities(entry.vectors @ vector)
             heading_terms = set(terms(passage.chunk.heading_path))
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
-                if not _SENTENCE_END.search(text):
+                if not statement_end.search(text):
                     continue  # a heading, a link's text or a list without its lead-in: not a statement to quote
-                if _POINTER.match(text) and len(text.split()) <= POINTER_WORDS:
+                if pointer.match(text) and len(text.split()) <= POINTER_WORDS:
                     continue
                 share = word_share(weight, set(terms(text)) | heading_terms, alts)
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
@@ -146,7 +128,7 @@ class ExtractiveComposer:
         ranked = self.candidates(question, retrieval, sentences)
         if not ranked or ranked[0].similarity < self.floor or self._gap_on_point(ranked[0].text, retrieval):
             return []
-        limit = self.max_sentences_list if _LIST_QUESTION.search(question) else self.max_sentences
+        limit = self.max_sentences_list if "list" in classify.kinds(question) else self.max_sentences
         best = ranked[0].score
         # A compound question: the best sentence for each of its asks comes first, whatever its overall rank.
         by_place = {(c.passage, c.position): c for c in ranked}
@@ -176,7 +158,7 @@ class ExtractiveComposer:
             ):
                 continue
             group = [cand]
-            if _REFERS_BACK.match(cand.text) and cand.position > 0:
+            if rules.pattern("sentence-refers-back").match(cand.text) and cand.position > 0:
                 entry = sentences[retrieval.passages[cand.passage].chunk.id]
                 before = Candidate(cand.passage, cand.position - 1, entry.sentences[cand.position - 1], cand.score, 0)
                 if not any((c.passage, c.position) == (before.passage, before.position) for c in chosen):
@@ -210,15 +192,3 @@ class ExtractiveComposer:
             return
         for cand in chosen:
             yield Cited(cand.text, (cand.passage + 1,))
-
-
-def defined_term(question: str) -> str:
-    """The term a definition question asks about, lower case ("what does 'first country of asylum' mean?" ->
-    "first country of asylum"); '' for other questions."""
-    match = _DEFINITION.match(question.strip())
-    if match is None:
-        return ""
-    quoted = _QUOTED_TERM.search(question)
-    term = quoted.group(1) if quoted else next(g for g in match.group("a", "b", "c") if g)
-    term = term.strip(" '\"“”‘’").lower()
-    return term if 0 < len(term.split()) <= MAX_TERM_WORDS and term not in _PRONOUNS else ""

@@ -20,7 +20,7 @@ def check(bundled: Embedder) -> InstructionCheck:
 
 
 def flagged(check: InstructionCheck, text: str) -> bool:
-    return tries_to_instruct(text) or check.instructs(check.vectors(text))
+    return bool(tries_to_instruct(text)) or check.instructs(check.vectors(text))
 
 
 @pytest.mark.parametrize(

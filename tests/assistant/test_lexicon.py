@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.lexicon import LAY_TERMS, Alternatives, alternatives
+from assistant.lexicon import Alternatives, alternatives, lay_terms
 from assistant.retrieve import coverage
 from assistant.service import Assistant
 from vectorstore.records import Chunk
@@ -34,7 +34,9 @@ def test_a_question_in_the_pages_own_words_has_no_alternatives() -> None:
 
 
 def test_every_entry_is_lower_case_and_maps_to_other_words() -> None:
-    bad = [lay for lay, official in LAY_TERMS.items() if lay != lay.lower() or not official.strip() or lay == official]
+    bad = [
+        lay for lay, official in lay_terms().items() if lay != lay.lower() or not official.strip() or lay == official
+    ]
     assert not bad
 
 

@@ -1,5 +1,5 @@
 """``python -m assistant ask "QUESTION"`` answers from the ingested sources with verified citations;
-``python -m assistant eval QA_FILE`` runs a QA set and reports the figures."""
+``python -m assistant eval QA_FILE`` runs a QA set and reports the figures (an alias of ``python -m evaluation``)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from pathlib import Path
 
 from assistant.conversation import Turn
 from assistant.errors import at_the_edge
-from assistant.evaluation import command as eval_command
 from assistant.retrieve import Filters
 from vectorstore.errors import EumaError
 from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, add_arguments, from_args
@@ -37,7 +36,8 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("--source", action="append", default=[], help="only pages summarising this official address")
     ask.add_argument("--verbose", action="store_true", help="log what happens")
     add_arguments(ask, STORE_FLAGS + ANSWER_FLAGS + ("draft_tone", "draft_signoff"))
-    eval_command.add_parser(commands)
+    # Listed for --help only: main() hands everything after "eval" to the evaluation's own parser.
+    commands.add_parser("eval", help="run a QA set and report the figures (python -m evaluation)", add_help=False)
     return parser
 
 
@@ -91,11 +91,21 @@ def ask(args: argparse.Namespace) -> int:
     return 0
 
 
+def evaluate(argv: list[str]) -> int:
+    """``eval ...``: the evaluation's command line, imported only when asked for."""
+    from evaluation.command import main as evaluation_main
+
+    return evaluation_main(argv, prog="python -m assistant eval")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; one clear line and exit code 2 on bad input, configuration or store errors."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["eval"]:
+        return evaluate(argv[1:])
     args = build_parser().parse_args(argv)
     _quiet_logs(getattr(args, "verbose", False))
-    return at_the_edge(eval_command.evaluate if args.command == "eval" else ask, args)
+    return at_the_edge(ask, args)
 
 
 if __name__ == "__main__":

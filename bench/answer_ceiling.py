@@ -22,9 +22,9 @@ from pathlib import Path
 from typing import Any
 
 from assistant.conversation import Turn, bounded
-from assistant.evaluation.dataset import load_qa
-from assistant.evaluation.metrics import key_fact_recall
 from assistant.service import Assistant
+from evaluation.dataset import load_qa
+from evaluation.metrics import key_fact_recall
 from vectorstore.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]

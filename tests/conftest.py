@@ -1,4 +1,5 @@
-"""Shared fixtures: every data folder in tmp_path, the real bundled model loaded once, a Chroma server on demand."""
+"""Shared fixtures: every data folder in tmp_path, the real bundled model loaded once, the bundled corpus ingested
+once (for the assistant's, the evaluation's and the app's tests), a Chroma server on demand."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from pathlib import Path
 import httpx
 import pytest
 
+from assistant.service import Assistant
+from ingest.pipeline import Ingestor
 from vectorstore.embeddings import Embedder, HashEmbedder, get_embedder
 from vectorstore.settings import Settings
+from vectorstore.store import Store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -94,3 +98,24 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         proc.terminate()
         proc.wait(timeout=10)
         log.close()
+
+
+@pytest.fixture(scope="session")
+def corpus_settings(tmp_path_factory: pytest.TempPathFactory, bundled: Embedder) -> Settings:
+    """Settings of a store holding the bundled corpus (ingested once, with the bundled model)."""
+    settings = Settings(data_dir=tmp_path_factory.mktemp("corpus-store"))
+    store = Store(settings, embedder=bundled)
+    try:
+        summary = Ingestor(settings, store=store).run(None, progress=False)
+    finally:
+        store.close()
+    assert not summary.skipped, summary.skipped
+    return settings
+
+
+@pytest.fixture
+def corpus_assistant(corpus_settings: Settings, bundled: Embedder) -> Iterator[Assistant]:
+    """An assistant over the bundled corpus with the default (extractive) composer."""
+    assistant = Assistant(corpus_settings, store=Store(corpus_settings, embedder=bundled))
+    yield assistant
+    assistant.store.close()

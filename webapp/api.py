@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Request
 from pydantic import BaseModel, Field
@@ -36,6 +36,11 @@ class AskRequest(BaseModel):
     history: list[TurnIn] = Field(
         default_factory=list, max_length=MAX_HISTORY, description="Earlier turns, oldest first."
     )
+    language: str = Field(
+        default="",
+        max_length=2,
+        description="The reader's language (ISO 639-1), used when the question's own is unclear; empty: detected.",
+    )
 
 
 class CitationOut(BaseModel):
@@ -61,7 +66,14 @@ class AnswerOut(BaseModel):
     text: str
     refused: bool
     reason: str = Field(description="Why the assistant did not answer: no_match, out_of_scope, instructions, ...")
+    rule: str = Field(default="", description="For a refusal: the rule that decided it.")
+    language: str = Field(default="en", description="The question's language; the assistant's own words are in it.")
+    note: str = Field(default="", description="A line in that language to show above the answer, if any.")
     citations: list[CitationOut]
+    trace: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="Each stage of the pipeline: its decision, the rule behind it, details and milliseconds.",
+    )
 
     @classmethod
     def of(cls, answer: Answer, base_url: str = "") -> AnswerOut:
@@ -89,7 +101,11 @@ class AnswerOut(BaseModel):
             text=answer.text,
             refused=answer.refused,
             reason=answer.reason,
+            rule=answer.rule,
+            language=answer.language,
+            note=answer.note,
             citations=citations,
+            trace=list(answer.trace),
         )
 
 
@@ -114,7 +130,7 @@ def router(assistant: Assistant) -> APIRouter:
         # A plain function: FastAPI runs it in its thread pool, so slow answers do not block other requests.
         history = [Turn(t.role, t.content) for t in body.history]
         try:
-            answer = assistant.ask(body.question, history=history)
+            answer = assistant.ask(body.question, history=history, language=body.language)
         except QuestionError as exc:
             raise HTTPException(status_code=422, detail=str(exc)) from None
         except Exception:

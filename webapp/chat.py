@@ -65,8 +65,9 @@ class Chat:
         self.assistant = assistant
         self.feedback = feedback
 
-    def respond(self, question: str, conversation: Conversation | None) -> Iterator[ChatUpdate]:
-        """One turn: the visitor's question, then the answer as it is verified, then its sources."""
+    def respond(self, question: str, conversation: Conversation | None, language: str = "") -> Iterator[ChatUpdate]:
+        """One turn: the visitor's question, then the answer as it is verified, then its sources. ``language``: the
+        language chosen on the page (empty: the question's own), in which the assistant writes its own words."""
         conv = conversation if conversation is not None else Conversation()
         if not (question or "").strip():
             yield list(conv.shown), "", conv, render.sources_html(conv.last.answer if conv.last else None)
@@ -75,9 +76,9 @@ class Chat:
         yield shown, "", conv, render.sources_html(None)
         try:
             answer = None
-            for event in self.assistant.stream(question, history=conv.turns):
+            for event in self.assistant.stream(question, history=conv.turns, language=language or ""):
                 if isinstance(event, Partial):
-                    partial = [*shown, {"role": "assistant", "content": render.text_md(event.text)}]
+                    partial = [*shown, {"role": "assistant", "content": render.partial_md(event.note, event.text)}]
                     yield partial, "", conv, render.sources_html(None)
                 elif isinstance(event, Final):
                     answer = event.answer

@@ -1,6 +1,6 @@
 """The Evaluate page's handler: an uploaded QA file run through the assistant with the evaluation engine.
 
-The engine is ``assistant.evaluation`` (the same loader, scorer, runner and report as ``python -m assistant
+The engine is ``evaluation`` (the same loader, scorer, runner and report as ``python -m assistant
 eval``); this module only feeds it an upload, reports progress to the page, and shows the figures, the plots and
 the failures. Each run's folder (results.jsonl, summary.json, report.md, report.html, plots/) goes under
 DATA_DIR/eval-runs/, with a .zip of it to download.
@@ -18,10 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation import report
-from assistant.evaluation.dataset import load_qa
-from assistant.evaluation.runner import AssistantPipeline, Scorer, run, select
 from assistant.service import Assistant
+from evaluation import report
+from evaluation.dataset import load_qa
+from evaluation.runner import AssistantPipeline, Scorer, run, select
 from vectorstore.errors import ConfigError, EumaError
 from webapp import render
 

@@ -70,15 +70,27 @@ def marker_md(n: int, citation: Citation | None) -> str:
     return f'[\\[{n}\\]]({target} "{title}")'
 
 
+def note_md(note: str) -> str:
+    """The line in the question's language above an answer quoted from English sources, in italics."""
+    return f"_{text_md(note)}_" if note else ""
+
+
+def partial_md(note: str, text: str) -> str:
+    """An answer still being written: its note, then the verified sentences so far."""
+    return "\n\n".join(part for part in (note_md(note), text_md(text) if text else "") if part)
+
+
 def answer_md(answer: Answer) -> str:
-    """A finished answer for the chat: each sentence escaped, each marker a link to its source's section."""
+    """A finished answer for the chat: its note, then each sentence escaped, each marker a link to its source's
+    section."""
     if answer.refused or not answer.sentences:
         return text_md(answer.text)
     by_n = {c.n: c for c in answer.citations}
-    return " ".join(
+    body = " ".join(
         (text_md(s.text) + " " + "".join(marker_md(n, by_n.get(n)) for n in s.citations)).strip()
         for s in answer.sentences
     )
+    return f"{note_md(answer.note)}\n\n{body}" if answer.note else body
 
 
 def question_md(question: str) -> str:

@@ -12,6 +12,7 @@ from typing import Any
 
 import gradio as gr
 
+from assistant import messages
 from assistant.conversation import Turn
 from assistant.errors import QuestionError
 from assistant.service import Assistant
@@ -95,13 +96,26 @@ def _tab_from_query(tabs: tuple[str, ...]) -> Callable[[gr.Request], Any]:
     return select
 
 
+def language_choices() -> list[tuple[str, str]]:
+    """The languages the assistant speaks, by their own names."""
+    return [(messages.language_name(code), code) for code in messages.languages()]
+
+
 def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *, staff_login: bool) -> gr.Blocks:
     """Chat and About, open to everyone, and the ``ask`` API endpoint."""
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(nav_html(staff=False, staff_login=staff_login))
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("Chat", id="chat"):
-                gr.Markdown(NOTE, elem_id="what-this-is")
+                language = gr.Dropdown(
+                    choices=[("Automatic (the question's language)", ""), *language_choices()],
+                    value="",
+                    label="Language",
+                    elem_id="language",
+                    scale=0,
+                    min_width=220,
+                )
+                note = gr.Markdown(NOTE, elem_id="what-this-is")
                 with gr.Row(equal_height=False):
                     with gr.Column(scale=3, min_width=300):
                         chatbot = gr.Chatbot(
@@ -132,6 +146,7 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
                         with gr.Group():
                             comment = gr.Textbox(
                                 label="Was the last answer helpful? Comment (optional)",
+                                info=messages.text("ui_feedback_privacy"),
                                 max_length=MAX_COMMENT_CHARS,
                                 elem_id="feedback-comment",
                             )
@@ -148,9 +163,25 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
 
         turn: dict[str, Any] = {
             "fn": chat.respond,
-            "inputs": [question, state],
+            "inputs": [question, state, language],
             "outputs": [chatbot, question, state, sources],
         }
+
+        def relabel(code: str) -> tuple[Any, ...]:
+            """The page's own words in the chosen language."""
+            say = messages.text
+            lang = code or "en"
+            return (
+                gr.Markdown(say("note", lang, portal=PORTAL)),
+                gr.Textbox(label=say("ui_question", lang), placeholder=say("ui_placeholder", lang)),
+                gr.Dataset(samples=[[q] for q in messages.examples(lang)], label=say("ui_examples", lang)),
+                gr.Textbox(label=say("ui_feedback", lang), info=say("ui_feedback_privacy", lang)),
+                gr.Button(say("ui_new_chat", lang)),
+            )
+
+        language.change(
+            relabel, [language], [note, question, examples.dataset, comment, new], api_visibility="private", queue=False
+        )
         question.submit(**turn, api_visibility="private")
         ask.click(**turn, api_visibility="private")
         examples.load_input_event.then(**turn, api_visibility="private")

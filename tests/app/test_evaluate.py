@@ -70,11 +70,11 @@ def test_a_run_reports_figures_plots_failures_and_a_download(evaluation: Evaluat
 
 
 def test_the_same_engine_as_the_command_line(evaluation: Evaluation, tmp_path: Path) -> None:
-    from assistant.evaluation.command import main
+    from evaluation.command import main
 
     qa = write_qa(tmp_path, qa_rows(2, 1))
     done = evaluation.run(qa, k=3)
-    assert main(["eval", str(qa), "--out", str(tmp_path / "cli"), "--k", "3", "--quiet",
+    assert main([str(qa), "--out", str(tmp_path / "cli"), "--k", "3", "--quiet",
                  "--store", str(evaluation.assistant.settings.store_path)]) == 0  # fmt: skip
     cli = [json.loads(line) for line in (tmp_path / "cli" / "results.jsonl").read_text().splitlines()]
     ours = [json.loads(line) for line in (done.folder / "results.jsonl").read_text().splitlines()]

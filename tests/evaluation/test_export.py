@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import export
-from tests.assistant.evaluation.test_report import make_row
+from evaluation import export
+from tests.evaluation.test_report import make_row
 from vectorstore.records import Chunk
 
 FEES = "corpus/pages/fees.html"

@@ -9,6 +9,7 @@ pages and embedding model, so the comparison isolates what the assistant adds.
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import tempfile
 import time
@@ -20,8 +21,8 @@ from typing import Any
 from langchain_core.embeddings import Embeddings
 
 from assistant.answer import Answer, AnswerSentence, Citation, RetrievedPassage
-from assistant.evaluation.dataset import QAItem
 from assistant.verify import SNIPPET_CHARS
+from evaluation.dataset import QAItem
 from vectorstore.embeddings import Embedder
 from vectorstore.records import Chunk, DocumentRecord
 from vectorstore.sentences import answer_units, split_sentences
@@ -32,6 +33,12 @@ CHUNK_SIZE = 1000
 CHUNK_OVERLAP = 200
 TOP_K = 4
 COMPOSER = "naive (top passage)"
+PACKAGES = ("langchain_text_splitters", "langchain_chroma")  # the ``eval`` extra installs them
+
+
+def missing_packages() -> list[str]:
+    """The LangChain packages the baseline needs that are not installed."""
+    return [name for name in PACKAGES if importlib.util.find_spec(name) is None]
 
 
 class StoreEmbeddings(Embeddings):

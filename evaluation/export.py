@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.metrics import RetrievedRef, section_match
+from evaluation.metrics import RetrievedRef, section_match
 from vectorstore.records import Chunk
 
 FORMATS = ("ragas", "deepeval")

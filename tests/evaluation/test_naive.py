@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation.dataset import QAItem, Turn
-from assistant.evaluation.naive import CHUNK_SIZE, TOP_K, NaivePipeline, page_text
-from assistant.evaluation.runner import Scorer
 from assistant.verify import Verifier
+from evaluation.dataset import QAItem, Turn
+from evaluation.naive import CHUNK_SIZE, TOP_K, NaivePipeline, page_text
+from evaluation.runner import Scorer
 from tests.ingest.pages import ingest_into, write_pages
 from vectorstore.embeddings import Embedder
 from vectorstore.records import Chunk

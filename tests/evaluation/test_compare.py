@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from assistant.evaluation.compare import RunFolderError, compare, load_run, question_changes, text
-from tests.assistant.evaluation.test_report import K, make_row, make_run
+from evaluation.compare import RunFolderError, compare, load_run, question_changes, text
+from tests.evaluation.test_report import K, make_row, make_run
 
 
 def runs() -> tuple[dict[str, Any], dict[str, list[dict[str, Any]]], dict[str, Any], dict[str, list[dict[str, Any]]]]:

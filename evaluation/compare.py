@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from assistant.evaluation.report import LOWER_IS_BETTER, change, figure, figure_names, number
+from evaluation.figures import LOWER_IS_BETTER, change, figure, figure_names, number
 from vectorstore.errors import EumaError
 
 

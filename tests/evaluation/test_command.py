@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from assistant.evaluation.command import main
+from assistant.__main__ import main as assistant_main
+from evaluation.command import main
 from tests.ingest.pages import ingest_into, write_pages
 from vectorstore.embeddings import Embedder
 from vectorstore.settings import Settings
 
+ROOT = Path(__file__).resolve().parents[2]
 TOPICS = {"blue-card": "the EU Blue Card", "family": "family reunification", "registration": "asylum registration"}
 
 
@@ -76,7 +80,7 @@ def test_a_run_writes_its_folder_then_a_comparison_gates_on_a_figure(
     monkeypatch.chdir(tmp_path)
     store = ["--data-dir", str(settings.data_dir)]
 
-    argv = ["eval", str(qa), *store, "--pipeline", "naive", "--export", "ragas", "--export", "deepeval"]
+    argv = [str(qa), *store, "--pipeline", "naive", "--export", "ragas", "--export", "deepeval"]
     assert main([*argv, "--fail-under", "page/hit@5=0.0"]) == 0
     out, err = capsys.readouterr()
     assert "line 3: not valid JSON" in err
@@ -96,13 +100,16 @@ def test_a_run_writes_its_folder_then_a_comparison_gates_on_a_figure(
     assert summary["embedding_model"] == settings.embedding_model and summary["store"] == str(settings.store_path)
     assert summary["malformed"][0]["line"] == 3 and set(summary["pipelines"]) == {"assistant", "naive"}
     assert summary["pipelines"]["naive"]["refusal"]["fn"] == 1  # the baseline answers the off-topic question
+    answered = [r for r in rows if r["pipeline"] == "assistant" and r["sentences"]]
+    assert answered and all(0 <= r["metrics"]["judge_faithfulness"] <= 1 for r in answered)
+    assert all("citation_recall" not in r["metrics"] for r in rows)  # the same figure as faithfulness, reported once
+    assistant = summary["pipelines"]["assistant"]
+    assert {"rules", "languages", "judge"} <= set(assistant) and set(assistant["languages"]) == {"en"}
     assert len((first / "ragas.jsonl").read_text(encoding="utf-8").splitlines()) == 5
     assert len(json.loads((first / "deepeval-naive.json").read_text(encoding="utf-8"))) == 5
 
     second = tmp_path / "second"
-    code = main(
-        ["eval", str(qa), *store, "--compare", str(first), "--fail-under", "page/hit@5=1.01", "--out", str(second)]
-    )
+    code = main([str(qa), *store, "--compare", str(first), "--fail-under", "page/hit@5=1.01", "--out", str(second)])
     out, err = capsys.readouterr()
     assert code == 1
     assert "fail-under: page/hit@5 = " in err and "is below 1.01" in err
@@ -131,7 +138,7 @@ def test_bad_options_give_one_line_and_exit_2(
     monkeypatch.chdir(tmp_path)
     qa = tmp_path / "qa.jsonl"
     qa.write_text('{"id": "q-01", "question": "What is ETIAS?"}\n', encoding="utf-8")
-    assert main(["eval", str(qa), *args]) == 2
+    assert main([str(qa), *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and message in err and err.count("\n") == 1
 
@@ -140,12 +147,14 @@ def test_a_missing_file_an_empty_set_or_a_missing_store_exit_2(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    assert main(["eval", str(tmp_path / "none.jsonl")]) == 2
+    assert main([str(tmp_path / "none.jsonl")]) == 2
+    assert capsys.readouterr().err == f"error: QA file not found: {tmp_path / 'none.jsonl'}\n"
+    assert assistant_main(["eval", str(tmp_path / "none.jsonl")]) == 2  # the assistant's alias, same command
     assert capsys.readouterr().err == f"error: QA file not found: {tmp_path / 'none.jsonl'}\n"
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"id": "q-01"}\n[1, 2]\n', encoding="utf-8")
-    assert main(["eval", str(bad)]) == 2
+    assert main([str(bad)]) == 2
     err = capsys.readouterr().err.splitlines()
     assert err == [
         "line 1: missing question",
@@ -155,11 +164,17 @@ def test_a_missing_file_an_empty_set_or_a_missing_store_exit_2(
 
     good = tmp_path / "good.jsonl"
     good.write_text('{"id": "q-01", "question": "What is ETIAS?", "tags": ["a"]}\n', encoding="utf-8")
-    assert main(["eval", str(good), "--tag", "b"]) == 2
+    assert main([str(good), "--tag", "b"]) == 2
     assert "no question in" in capsys.readouterr().err
-    assert main(["eval", str(good), "--store", str(tmp_path / "nowhere")]) == 2
+    assert main([str(good), "--store", str(tmp_path / "nowhere")]) == 2
     assert "no store at" in capsys.readouterr().err
     assert not (tmp_path / "eval-runs").exists()  # a failed run leaves no empty folder behind
     (tmp_path / "taken").write_text("a file")
-    assert main(["eval", str(good), "--out", str(tmp_path / "taken" / "run")]) == 2
+    assert main([str(good), "--out", str(tmp_path / "taken" / "run")]) == 2
     assert "cannot create the output folder" in capsys.readouterr().err
+
+
+def test_the_assistant_cli_imports_the_evaluation_only_for_eval() -> None:
+    code = "import sys, assistant.__main__; print(sorted(m for m in sys.modules if m.split('.')[0] == 'evaluation'))"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT)
+    assert done.stdout.strip() == "[]"

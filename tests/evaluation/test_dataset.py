@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation.dataset import DatasetError, QAItem, RowError, Turn, load_qa, load_qa_text
+from evaluation.dataset import DatasetError, QAItem, RowError, Turn, load_qa, load_qa_text
 from vectorstore.errors import EumaError
 
 

@@ -1,4 +1,5 @@
-"""``python -m assistant eval QA_FILE``: run a QA set through the assistant (and the tutorial baseline) and report.
+"""``python -m evaluation QA_FILE`` (alias: ``python -m assistant eval``): run a QA set through the assistant (and the
+tutorial baseline) and report.
 
 The run writes a folder: results.jsonl (one row per question per pipeline), summary.json (settings and figures),
 report.md and report.html, plots, and on request Ragas/DeepEval exports. ``--fail-under`` turns a figure into a CI
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,21 +24,20 @@ from vectorstore.errors import ConfigError
 from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
 
 if TYPE_CHECKING:
-    from assistant.evaluation.dataset import QAItem
-    from assistant.evaluation.runner import PipelineRun
+    from evaluation.dataset import QAItem
+    from evaluation.runner import PipelineRun
 
 PIPELINES = ("assistant", "naive")
 EXPORTS = ("ragas", "deepeval")
 RUNS_DIR = "eval-runs"
+NOISY_LOGGERS = ("httpx", "chromadb", "sentence_transformers", "transformers", "urllib3")
 
 
-def add_parser(subparsers: Any) -> argparse.ArgumentParser:
-    """Add the ``eval`` command to the CLI's subcommands."""
-    parser: argparse.ArgumentParser = subparsers.add_parser(
-        "eval",
-        help="run a QA set and report the figures",
-        description="Answer every question of a QA file, score the answers and write a report.",
-    )
+DESCRIPTION = "Answer every question of a QA file, score the answers and write a report."
+
+
+def add_arguments_to(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    """Give a parser the evaluation's arguments (QA_FILE and the options)."""
     parser.add_argument(
         "qa_file", type=Path, metavar="QA_FILE", help="the questions: .jsonl, .json (JSON Lines) or .csv"
     )
@@ -67,16 +68,18 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
     return parser
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """A parser holding only the eval command (for tests and for running this module alone)."""
-    parser = argparse.ArgumentParser(prog="python -m assistant")
-    add_parser(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    return parser
+def build_parser(prog: str = "python -m evaluation") -> argparse.ArgumentParser:
+    """The evaluation's command line."""
+    return add_arguments_to(argparse.ArgumentParser(prog=prog, description=DESCRIPTION))
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Parse ``eval ...`` arguments and run."""
-    return run(build_parser().parse_args(argv))
+def main(argv: list[str] | None = None, *, prog: str = "python -m evaluation") -> int:
+    """Parse ``QA_FILE [options]`` and run; the exit code."""
+    args = build_parser(prog).parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.ERROR)
+    return run(args)
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def _names(values: Sequence[str], valid: Sequence[str], option: str) -> list[str
 
 def parse_gates(specs: Sequence[str], k: int) -> list[Gate]:
     """``metric=value`` specs of --fail-under, checked against the figures a run reports."""
-    from assistant.evaluation.report import gate_names
+    from evaluation.figures import gate_names
 
     valid = gate_names(k)
     gates = []
@@ -118,7 +121,7 @@ def parse_gates(specs: Sequence[str], k: int) -> list[Gate]:
 
 def check_gates(gates: Sequence[Gate], summary: dict[str, Any]) -> list[str]:
     """One line for each gate the summary fails (a figure with no value fails: the gate cannot vouch for it)."""
-    from assistant.evaluation.report import figure
+    from evaluation.figures import figure
 
     failed = []
     for gate in gates:
@@ -162,15 +165,20 @@ def run(args: argparse.Namespace) -> int:
 
 def evaluate(args: argparse.Namespace) -> int:
     """The evaluation itself; errors reach the caller as EumaError."""
-    from assistant.evaluation import compare, export, report
-    from assistant.evaluation.dataset import load_qa
-    from assistant.evaluation.runner import select
+    from evaluation import compare, export, report
+    from evaluation.dataset import load_qa
+    from evaluation.runner import select
 
     if args.k < 1:
         raise ConfigError(f"--k must be at least 1, not {args.k}")
     if args.limit is not None and args.limit < 1:
         raise ConfigError(f"--limit must be at least 1, not {args.limit}")
     extra = [p for p in _names(args.pipeline, PIPELINES, "--pipeline") if p != "assistant"]
+    if "naive" in extra:
+        from evaluation.naive import missing_packages
+
+        if missing := missing_packages():
+            raise ConfigError(f"--pipeline naive needs {', '.join(missing)}: pip install -e '.[eval]'")
     exports = _names(args.export, EXPORTS, "--export")
     gates = parse_gates(args.fail_under, args.k)
     old = compare.load_run(args.compare) if args.compare is not None else None
@@ -247,9 +255,9 @@ def _answer(
     """Open the store, answer and score every item with every pipeline; also the reference texts for exports."""
     from tqdm import tqdm
 
-    from assistant.evaluation.export import reference_texts
-    from assistant.evaluation.runner import AssistantPipeline, Pipeline, Scorer, run
     from assistant.service import Assistant
+    from evaluation.export import reference_texts
+    from evaluation.runner import AssistantPipeline, Pipeline, Scorer, run
     from vectorstore.store import Store
 
     store = Store(settings)
@@ -260,7 +268,7 @@ def _answer(
         assistant.warm_up()  # load the model and the lexical index before the first question is timed
         pipelines: list[Pipeline] = [AssistantPipeline(assistant)]
         if "naive" in extra:
-            from assistant.evaluation.naive import NaivePipeline
+            from evaluation.naive import NaivePipeline
 
             naive = NaivePipeline(store, settings)
             if not args.quiet:
@@ -288,7 +296,7 @@ def _answer(
 
 def _figures_text(summary: dict[str, Any]) -> str:
     """The figures with a value, one line each, pipelines side by side."""
-    from assistant.evaluation.report import figures_table
+    from evaluation.tables import figures_table
 
     header, rows = figures_table(summary)
     shown = [row for row in rows if any(not cell.startswith("—") for cell in row[1:])]

@@ -1,7 +1,7 @@
 """Evaluation metrics: pure functions over plain data, every score in [0, 1].
 
 Retrieval is scored against reference sources (page or section level), answers against key facts and a
-reference answer, citations with ALCE's recall and precision through an injected ``supports`` verifier,
+reference answer, citations with ALCE's recall (faithfulness) and precision through an injected ``supports`` verifier,
 refusals as a binary classifier; ``aggregate`` turns per-question rows into means overall and per tag.
 """
 
@@ -250,16 +250,11 @@ def _jointly_supported(sentence: CitedSentence, passages: Mapping[int, str], sup
 
 
 def faithfulness(sentences: Sequence[CitedSentence], passages: Mapping[int, str], supports: Supports) -> float | None:
-    """Share of sentences supported by the passages they cite; None when there are no sentences."""
-    if not sentences:
-        return None
-    return sum(_jointly_supported(s, passages, supports) for s in sentences) / len(sentences)
+    """Share of sentences supported by the passages they cite; None when there are no sentences.
 
-
-def citation_recall(
-    sentences: Sequence[CitedSentence], passages: Mapping[int, str], supports: Supports
-) -> float | None:
-    """ALCE citation recall: share of sentences their citations jointly support (none: 0); None without sentences."""
+    This is also ALCE's citation recall (a sentence without citations, or citing an unknown number, counts as
+    unsupported), so the evaluation reports it once, as faithfulness.
+    """
     if not sentences:
         return None
     return sum(_jointly_supported(s, passages, supports) for s in sentences) / len(sentences)

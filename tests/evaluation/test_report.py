@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import base64
 import re
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from assistant.answer import Answer, AnswerSentence, Citation, RetrievedPassage
-from assistant.evaluation import report
-from assistant.evaluation.compare import Comparison, FigureChange, Worse
-from assistant.evaluation.dataset import QAItem
-from assistant.evaluation.runner import PipelineRun, result_row
+from evaluation import figures, html, markdown, report, tables
+from evaluation.compare import Comparison, FigureChange, Worse
+from evaluation.dataset import QAItem
+from evaluation.runner import PipelineRun, result_row
 
 K = 5
 HOSTILE = "Is <script>alert('x')</script> a fee & more?"
@@ -126,8 +127,19 @@ def test_write_makes_markdown_and_a_self_contained_html_page(
     assert "![scores](plots/scores.png)" in md and "line 4: not valid JSON" in md
 
 
+def test_without_matplotlib_the_report_says_it_has_no_plots(
+    tmp_path: Path, rows: dict[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if not installed: importing it raises ImportError
+    written = report.write(tmp_path, make_run(rows), rows)
+    assert {p.name for p in written} == {"report.md", "report.html"} and not (tmp_path / "plots").exists()
+    assert "matplotlib is not installed" in (tmp_path / "report.md").read_text(encoding="utf-8")
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert "matplotlib is not installed" in page and "<img" not in page
+
+
 def test_figures_table_puts_the_pipelines_side_by_side_with_their_n(rows: dict[str, list[dict[str, Any]]]) -> None:
-    header, table = report.figures_table(make_run(rows))
+    header, table = tables.figures_table(make_run(rows))
     assert header == ["figure", "assistant", "naive"]
     by_name = {row[0]: row[1:] for row in table}
     assert by_name["key_fact_recall"] == ["0.500 (n=3)", "0.333 (n=3)"]
@@ -135,11 +147,11 @@ def test_figures_table_puts_the_pipelines_side_by_side_with_their_n(rows: dict[s
     assert by_name["refusal_recall"] == ["1.000 (n=1)", "0.000 (n=1)"]
     assert by_name["refusal_precision"] == ["1.000 (n=1)", "— (n=0)"]  # the baseline refused nothing
     assert by_name["latency/p50_ms"] == ["120 ms (n=4)", "120 ms (n=4)"]
-    assert [row[0] for row in table] == report.figure_names(K)
+    assert [row[0] for row in table] == figures.figure_names(K)
 
 
 def test_tag_table_has_every_tag_with_each_pipeline_in_a_cell(rows: dict[str, list[dict[str, Any]]]) -> None:
-    header, table = report.tag_table(make_run(rows), rows)
+    header, table = tables.tag_table(make_run(rows), rows)
     assert header[:2] == ["tag", "questions"] and "key_fact_recall" in header
     by_tag = {row[0]: row for row in table}
     assert set(by_tag) == {"figure", "typo", "refuse-off-topic"}
@@ -158,21 +170,21 @@ def test_tag_table_has_every_tag_with_each_pipeline_in_a_cell(rows: dict[str, li
     ],
 )
 def test_a_failure_names_its_reason(kwargs: dict[str, Any], reason: str) -> None:
-    assert reason in report.failure_reasons(make_row("q-01", **kwargs), K)
+    assert reason in tables.failure_reasons(make_row("q-01", **kwargs), K)
 
 
 def test_an_error_is_the_only_reason_given_for_a_question_without_answer() -> None:
     row = {**make_row("q-01", should_refuse=True, keys=None), "error": "TimeoutError: slow", "refused": False}
-    assert report.failure_reasons(row, K) == ["error: TimeoutError: slow"]
+    assert tables.failure_reasons(row, K) == ["error: TimeoutError: slow"]
 
 
 def test_a_passing_question_and_a_right_refusal_are_not_failures() -> None:
-    assert report.failure_reasons(make_row("q-01"), K) == []
-    assert report.failure_reasons(make_row("q-02", should_refuse=True, refused=True), K) == []
+    assert tables.failure_reasons(make_row("q-01"), K) == []
+    assert tables.failure_reasons(make_row("q-02", should_refuse=True, refused=True), K) == []
 
 
 def test_failures_show_what_was_expected_and_what_came_back(rows: dict[str, list[dict[str, Any]]]) -> None:
-    md = report.markdown(make_run(rows), rows)
+    md = markdown.markdown(make_run(rows), rows)
     assert "## Failures of assistant: 2 of 4" in md and "## Failures of naive: 3 of 4" in md
     section = md.split("### missed-01", 1)[1].split("###", 1)[0]
     assert "keys EUR 20" in section and "sources corpus/pages/fees.html#fee" in section
@@ -189,10 +201,10 @@ def test_a_comparison_is_part_of_both_reports(rows: dict[str, list[dict[str, Any
         worse=[Worse("assistant", "half-01", HOSTILE, ("key_fact_recall 1.00 → 0.50",))],
     )
     run = make_run(rows)
-    md = report.markdown(run, rows, comparison)
+    md = markdown.markdown(run, rows, comparison)
     assert "## Changes since eval-runs/old" in md
     assert "| assistant | key_fact_recall | 0.750 | 0.500 | -0.250 |" in md
     assert "`half-01` (assistant): key_fact_recall 1.00 → 0.50" in md
-    page = report.html_report(run, rows, comparison)
+    page = html.html_report(run, rows, comparison)
     assert '<td class="num down">-0.250</td>' in page
     assert "<script>" not in page

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation.command import main
+from evaluation.command import main
 from vectorstore.settings import Settings
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 GATES = {
     "qa.jsonl": {
         "page/hit@5": 0.96,
@@ -44,7 +44,6 @@ def test_the_qa_set_holds_its_figures(
     gates = [arg for figure, level in GATES[name].items() for arg in ("--fail-under", f"{figure}={level}")]
     code = main(
         [
-            "eval",
             str(qa_set),
             "--data-dir",
             str(corpus_settings.data_dir),

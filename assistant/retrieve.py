@@ -209,7 +209,9 @@ class Retriever:
         """
         k = k or self.settings.top_k
         if language != "en" and self.store.has_multilingual:
-            return self._retrieve_multilingual(normalize(query), k=k, filters=filters, focus=normalize(focus))
+            return self._retrieve_multilingual(
+                normalize(query), k=k, filters=filters, focus=normalize(focus), vector=vector
+            )
         query = normalize(query)
         lexical_index = self.store.lexical  # in step with the collection, and counts its chunks without a scan
         total = lexical_index.count()
@@ -281,14 +283,17 @@ class Retriever:
         ]
         return result
 
-    def _retrieve_multilingual(self, query: str, *, k: int, filters: Filters | None, focus: str) -> Retrieval:
+    def _retrieve_multilingual(
+        self, query: str, *, k: int, filters: Filters | None, focus: str, vector: np.ndarray | None = None
+    ) -> Retrieval:
         """Retrieval for a question in another language than the sources': the multilingual model's sentence
         vectors instead of the English model's, fused with BM25 over the words the languages share (names,
         acronyms, numbers, the sources' own terms), every cosine mapped onto the English model's scale."""
         lexical_index = self.store.lexical
         total = lexical_index.count()
         encoder = self.store.encoder
-        vector = encoder.query([query or " "])[0]
+        if vector is None:
+            vector = encoder.query([query or " "])[0]
         result = Retrieval(query=query, vector=vector, space="multilingual")
         if not query or total == 0:
             return result

@@ -231,14 +231,19 @@ class InstructionCheck:
         sentences = split_sentences(question.replace("\n", ". "))
         return self.embedder.embed([question, *(sentences if len(sentences) > 1 else [])])
 
-    def instructs_multilingual(self, question: str, encoder: MultilingualEncoder) -> bool:
+    @staticmethod
+    def multilingual_vectors(question: str, encoder: MultilingualEncoder) -> np.ndarray:
+        """The question's multilingual vector, then one per sentence when it has several (one call to the model);
+        retrieval reuses the first."""
+        sentences = split_sentences(question.replace("\n", ". "))
+        return encoder.query([question, *(sentences if len(sentences) > 1 else [])])
+
+    def instructs_multilingual(self, vectors: np.ndarray, encoder: MultilingualEncoder) -> bool:
         """The same check for a question in another language, with the multilingual model: the example
         instructions are English, and the model places an instruction in any language near them. Its cosines are
         mapped onto the English model's scale first (``vectorstore.multilingual.calibrated``)."""
         if self._examples_multilingual is None:
             self._examples_multilingual = encoder.query(self._example_lines())
-        sentences = split_sentences(question.replace("\n", ". "))
-        vectors = encoder.query([question, *(sentences if len(sentences) > 1 else [])])
         return bool(calibrated(float((vectors @ self._examples_multilingual.T).max())) >= self.threshold)
 
     def instructs(self, vectors: np.ndarray) -> bool:

@@ -165,9 +165,9 @@ class Assistant:
         multilingual = detected.code != SOURCE_LANGUAGE and self.store.has_multilingual
         space_language = detected.code if multilingual else SOURCE_LANGUAGE
         with trace.stage("instructions") as step:
-            vectors = None
             if multilingual:
-                instructs = self.instruction_check.instructs_multilingual(question, self.store.encoder)
+                vectors = self.instruction_check.multilingual_vectors(question, self.store.encoder)
+                instructs = self.instruction_check.instructs_multilingual(vectors, self.store.encoder)
             else:
                 vectors = self.instruction_check.vectors(question)
                 instructs = self.instruction_check.instructs(vectors)
@@ -176,7 +176,7 @@ class Assistant:
         if refusal is not None:
             yield Final(self._refusal(context, refusal))
             return
-        alone_vector = vectors[0] if vectors is not None else None
+        alone_vector = vectors[0]  # the question's vector in its space, computed once
         with trace.stage("follow-up") as step:
             turns = bounded(history, self.settings.history_turns)
             follow_up, why, alone = resolve(

@@ -259,7 +259,11 @@ class _Vectors:
 
 
 def best_cosine(sentence: str, passages: Sequence[str], vectors: Any) -> float:
-    """The sentence's highest cosine against the passages' sentences and sentence pairs (0 with nothing to compare)."""
+    """The sentence's highest cosine against the passages' sentences and sentence pairs (0 with nothing to compare);
+    1 for a sentence a cited passage holds word for word, which needs no model (a quoted answer is all such)."""
+    quoted = " ".join(sentence.split())
+    if quoted and any(quoted in " ".join(p.split()) for p in passages):
+        return 1.0
     against = candidates(passages)
     if not against:
         return 0.0

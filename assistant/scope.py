@@ -18,16 +18,14 @@ from assistant.lexicon import Alternatives
 from vectorstore.embeddings import Embedder
 from vectorstore.multilingual import MultilingualEncoder, calibrated
 from vectorstore.sentences import split_sentences
-from vectorstore.text import normalize, terms
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+from vectorstore.text import normalize, safe_text, terms
 
 
 def clean_question(question: object, *, max_chars: int) -> str:
     """The question as text, with control characters removed; QuestionError if it is empty or too long."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
-    text = normalize(_CONTROL.sub(" ", question))
+    text = normalize(safe_text(question))
     if not text:
         raise QuestionError("the question is empty: type a question about EU migration or asylum policy")
     if len(text) > max_chars:

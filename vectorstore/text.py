@@ -28,6 +28,17 @@ STOPWORDS = frozenset(
 TERM_CACHE_SIZE = 200_000
 
 
+_LONE_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+def safe_text(text: str) -> str:
+    """Text that can be stored, shown and sent as UTF-8: a lone surrogate (half of a broken emoji) becomes the
+    replacement character, control characters other than tab and newline become spaces, and the form is NFC."""
+    text = _LONE_SURROGATE.sub("\ufffd", text)
+    return unicodedata.normalize("NFC", _CONTROL.sub(" ", text))
+
+
 def normalize(text: str) -> str:
     """Unicode NFKC, one kind of quote and dash, single spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)

@@ -15,6 +15,7 @@ from assistant.answer import Answer
 from assistant.conversation import Turn
 from assistant.errors import QuestionError
 from assistant.service import Assistant, Final, Partial
+from vectorstore.text import safe_text
 from webapp import render
 from webapp.feedback import FeedbackError, FeedbackStore
 
@@ -69,7 +70,8 @@ class Chat:
         """One turn: the visitor's question, then the answer as it is verified, then its sources. ``language``: the
         language chosen on the page (empty: the question's own), in which the assistant writes its own words."""
         conv = conversation if conversation is not None else Conversation()
-        if not (question or "").strip():
+        question = safe_text(question or "")  # a broken emoji must not stop the page from showing the reply
+        if not question.strip():
             yield list(conv.shown), "", conv, render.sources_html(conv.last.answer if conv.last else None)
             return
         shown = [*conv.shown, {"role": "user", "content": render.question_md(question)}]

@@ -149,3 +149,10 @@ def test_feedback_before_any_answer_or_with_an_over_long_comment_is_refused(
     status, _ = chat.rate_up(conv, "x" * 5000)
     assert "too long" in status and 'role="alert"' in status
     assert feedback.rows() == []
+
+
+def test_a_broken_emoji_in_a_question_still_gets_a_reply_the_page_can_send(chat: Chat) -> None:
+    *_, (shown, _, conv, _) = list(chat.respond("What salary do I need for an EU Blue Card? \ud83d", None))
+    for message in shown:
+        message["content"].encode("utf-8")  # raises on a lone surrogate: the page could not be sent
+    assert conv.last is not None and not conv.last.answer.refused

@@ -28,7 +28,8 @@ def test_api_ask_returns_the_answer_with_citations_that_open_their_section(live_
     response = post_ask(live_app, {"question": BLUE_CARD})
     assert response.status_code == 200
     data = response.json()
-    assert set(data) == {"question", "text", "refused", "reason", "citations"}
+    assert set(data) == {"question", "text", "refused", "reason", "rule", "language", "note", "citations", "trace"}
+    assert data["language"] == "en" and data["rule"] == "" and data["trace"][0]["stage"] == "guard"
     assert data["refused"] is False and "[1]" in data["text"]
     cited = data["citations"][0]
     assert cited["n"] == 1 and cited["url"].startswith("corpus/pages/") and cited["last_updated"]
@@ -38,6 +39,16 @@ def test_api_ask_returns_the_answer_with_citations_that_open_their_section(live_
     assert f'id="{cited["url"].split("#")[1]}"' in page.text  # the section the link's anchor opens
     assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script runs
     assert page.headers["content-security-policy"].startswith("default-src 'none'")
+
+
+def test_a_lone_surrogate_is_repaired_not_a_server_error(live_app: LiveApp) -> None:
+    # A broken emoji (half of a surrogate pair) as JSON sends it: the question is repaired and answered.
+    body = '{"question": "How much does ETIAS cost? \\ud83d"}'
+    response = httpx.post(
+        f"{live_app.url}/api/ask", content=body, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert response.status_code == 200
+    assert "\ufffd" in response.json()["question"] and "EUR 20" in response.json()["text"]
 
 
 def test_api_ask_follow_up_uses_the_history(live_app: LiveApp) -> None:

@@ -103,6 +103,7 @@ class ExtractiveComposer:
         out: list[Candidate] = []
         w_sim, w_words, w_passage = self.weights
         statement_end, pointer = rules.pattern("statement-end"), rules.pattern("pointer")
+        about_page = rules.pattern("about-the-page")
         for index, passage in enumerate(retrieval.passages):
             entry = sentences.get(passage.chunk.id)
             if entry is None or not entry.sentences:
@@ -114,6 +115,8 @@ class ExtractiveComposer:
                     continue  # a heading, a link's text or a list without its lead-in: not a statement to quote
                 if pointer.match(text) and len(text.split()) <= POINTER_WORDS:
                     continue
+                if about_page.search(text):
+                    continue  # "This page explains ...", "(see below)": about the page, not the policy
                 share = word_share(weight, set(terms(text)) | heading_terms, alts)
                 score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
                 if figure and _DIGIT.search(text):
@@ -158,7 +161,10 @@ class ExtractiveComposer:
             ):
                 continue
             group = [cand]
-            if rules.pattern("sentence-refers-back").match(cand.text) and cand.position > 0:
+            depends = rules.pattern("sentence-refers-back").match(cand.text) or rules.pattern(
+                "sentence-refers-back-inside"
+            ).search(cand.text)
+            if depends and cand.position > 0:
                 entry = sentences[retrieval.passages[cand.passage].chunk.id]
                 before = Candidate(cand.passage, cand.position - 1, entry.sentences[cand.position - 1], cand.score, 0)
                 if not any((c.passage, c.position) == (before.passage, before.position) for c in chosen):

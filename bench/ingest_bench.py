@@ -21,20 +21,28 @@ from ingest.chunk import chunk
 from ingest.pipeline import Ingestor
 from ingest.sources import CORPUS_DIR, default_url, expand, read_file, to_page
 from vectorstore.embeddings import SentenceTransformerEmbedder, cpu_flags, cpu_supports_bf16
+from vectorstore.multilingual import MultilingualEncoder, VectorCache
+from vectorstore.records import Chunk
 from vectorstore.settings import BUNDLED_MODEL, Settings
 from vectorstore.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results"
+MULTILINGUAL_SAMPLE = 300  # sentences the multilingual model encodes raw, to compare with what ingest took
 
 
 def _texts(sources: list[str], embedder: SentenceTransformerEmbedder, chunk_tokens: int) -> list[str]:
+    return [c.embed_text for c in _chunks(sources, embedder, chunk_tokens)]
+
+
+def _chunks(sources: list[str], embedder: SentenceTransformerEmbedder, chunk_tokens: int) -> list[Chunk]:
     items, _ = expand(sources)
-    texts: list[str] = []
+    out: list[Chunk] = []
     for item in items:
         page = to_page(read_file(item, 10**8), location=item.location, url=default_url(item))
-        texts += [c.embed_text for c in chunk(page, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens,
-                                             chunk_tokens=chunk_tokens)]  # fmt: skip
-    return texts
+        out += chunk(
+            page, count_tokens=embedder.count_tokens, max_tokens=embedder.max_tokens, chunk_tokens=chunk_tokens
+        )
+    return out
 
 
 def _raw_encode(embedder: SentenceTransformerEmbedder, texts: list[str]) -> tuple[float, np.ndarray]:
@@ -53,10 +61,24 @@ def run_set(name: str, sources: list[str], precision: str) -> dict[str, object]:
         cold = Ingestor(settings, store=store).run(sources, progress=False)
         warm = Ingestor(settings, store=store).run(sources, progress=False)
         store.close()
+        encoded_multilingual = store.encoder.encoded if store.has_multilingual else 0
         texts = _texts(sources, embedder, settings.chunk_tokens)
         raw_seconds, _ = _raw_encode(embedder, texts)
         tokens = sum(min(n, embedder.max_tokens) for n in embedder.count_tokens(texts))
-        return {
+        multilingual: dict[str, object] = {}
+        if store.has_multilingual:
+            # The multilingual model raw, on a sample of the same sentences, without the shipped vectors.
+            sentences = [c.sentence_in_context(t) for c in _chunks(sources, embedder, settings.chunk_tokens)
+                         for t in c.sentences][:MULTILINGUAL_SAMPLE]  # fmt: skip
+            raw = MultilingualEncoder(cache=VectorCache(Path(tmp) / "none.npz"))
+            raw.passage(sentences[:4])
+            start = time.perf_counter()
+            raw.passage(sentences)
+            multilingual = {
+                "multilingual_encoded_in_ingest": encoded_multilingual,
+                "raw_multilingual_sentences_per_s": round(len(sentences) / (time.perf_counter() - start), 1),
+            }
+        return multilingual | {
             "set": name,
             "precision": "bf16" if embedder.use_bf16 else "fp32",
             "pages": cold.pages_total,
@@ -105,11 +127,12 @@ def main() -> int:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "ingest.json").write_text(json.dumps(result, indent=2) + "\n")
     columns = ("set", "precision", "pages", "chunks", "tokens", "cold_ingest_s", "reingest_unchanged_s",
-               "ingest_tokens_per_s", "raw_tokens_per_s", "ratio_to_raw")  # fmt: skip
+               "ingest_tokens_per_s", "raw_tokens_per_s", "ratio_to_raw", "multilingual_encoded_in_ingest",
+               "raw_multilingual_sentences_per_s")  # fmt: skip
     print("| " + " | ".join(columns) + " |")
     print("|" + "---|" * len(columns))
     for r in rows:
-        print("| " + " | ".join(str(r[c]) for c in columns) + " |")
+        print("| " + " | ".join(str(r.get(c, "")) for c in columns) + " |")
     print(json.dumps(precision, indent=2))
     return 0
 

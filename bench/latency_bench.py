@@ -8,9 +8,9 @@ asked first, then each question once for retrieval alone, ``Assistant.retriever.
 Nothing is asserted.
 
 Each store is served by a fresh process (this module with ``--serve``), so its memory (VmRSS) is the serving
-process's, not the builder's; by default twice, with torch's default threads and with one thread. Inside it, light
-timers around the stages (embedding, dense and lexical search, sentence vectors, composing, verifying, ...) record
-where each question's time goes; a timer's own cost is about a microsecond per call.
+process's, not the builder's; by default twice, with torch's default threads and with one thread. Where each
+question's time goes is read from its answer's trace (the pipeline's stages). The questions of the 24-language QA
+sets are then timed too, by language.
 
 The synthetic store is built without the model: its chunks recombine runs of the corpus's own answer sentences
 (4 to 8 per chunk, 150 words or a little more) under varied headings, each sentence keeps its real stored vector,

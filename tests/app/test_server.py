@@ -43,12 +43,12 @@ def test_api_ask_returns_the_answer_with_citations_that_open_their_section(live_
 
 def test_a_lone_surrogate_is_repaired_not_a_server_error(live_app: LiveApp) -> None:
     # A broken emoji (half of a surrogate pair) as JSON sends it: the question is repaired and answered.
-    body = '{"question": "How much does ETIAS cost? \\ud83d"}'
+    body = '{"question": "What salary do I need for an EU Blue Card? \\ud83d"}'
     response = httpx.post(
         f"{live_app.url}/api/ask", content=body, headers={"content-type": "application/json"}, timeout=60
     )
     assert response.status_code == 200
-    assert "\ufffd" in response.json()["question"] and "EUR 20" in response.json()["text"]
+    assert "\ufffd" in response.json()["question"] and response.json()["refused"] is False
 
 
 def test_api_ask_follow_up_uses_the_history(live_app: LiveApp) -> None:

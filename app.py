@@ -11,8 +11,8 @@ import argparse
 import logging
 import sys
 
-from vectorstore.errors import EumaError
-from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
+from common.errors import EumaError
+from common.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
 from vectorstore.store import Store
 
 log = logging.getLogger("app")

@@ -12,8 +12,8 @@ from pathlib import Path
 from assistant.conversation import Turn
 from assistant.errors import at_the_edge
 from assistant.retrieve import Filters
-from vectorstore.errors import EumaError
-from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, add_arguments, from_args
+from common.errors import EumaError
+from common.settings import ANSWER_FLAGS, STORE_FLAGS, add_arguments, from_args
 
 
 def _quiet_logs(verbose: bool) -> None:

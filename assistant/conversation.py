@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from assistant import classify, rules
-from vectorstore.text import terms
+from common.text import terms
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable
 from typing import TypeVar
 
-from vectorstore.errors import ConfigError, EumaError
+from common.errors import ConfigError, EumaError
 
 A = TypeVar("A")
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from assistant import rules
-from vectorstore.text import terms
+from common.text import terms
 
 # The theme tables of rules/lexicon.toml: everyday phrase -> policy words (space-separated).
 THEMES = (

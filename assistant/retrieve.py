@@ -1,6 +1,6 @@
 """Hybrid retrieval: dense search in Chroma and BM25 over the same chunks, fused by reciprocal rank, diversified.
 
-The question is normalised as passages were at ingest (``vectorstore.text.normalize``). Each retriever proposes
+The question is normalised as passages were at ingest (``common.text.normalize``). Each retriever proposes
 ``candidates`` chunks; reciprocal rank fusion merges the two lists; a page may then hold at most ``max_per_page`` of
 the ``k`` places. An optional cross-encoder reorders the fused candidates. Every passage returned carries its
 cosine similarity to the question (``relevance``), which the relevance floor is compared with.
@@ -21,11 +21,11 @@ from assistant.conversation import question_parts
 from assistant.errors import ConfigError
 from assistant.lexicon import Alternatives, alternatives
 from assistant.spelling import repair
+from common.settings import Settings
+from common.text import normalize, terms
 from vectorstore.multilingual import calibrated
 from vectorstore.records import Chunk
-from vectorstore.settings import Settings
 from vectorstore.store import Store
-from vectorstore.text import normalize, terms
 
 log = logging.getLogger(__name__)
 

@@ -15,10 +15,10 @@ import numpy as np
 from assistant import classify, prompts, rules
 from assistant.errors import QuestionError
 from assistant.lexicon import Alternatives
+from common.text import normalize, safe_text, terms
 from vectorstore.embeddings import Embedder
 from vectorstore.multilingual import MultilingualEncoder, calibrated
 from vectorstore.sentences import split_sentences
-from vectorstore.text import normalize, safe_text, terms
 
 
 def clean_question(question: object, *, max_chars: int) -> str:

@@ -29,7 +29,7 @@ from assistant.sentences import SentenceBank
 from assistant.trace import Trace
 from assistant.understand import Query, language_of, resolve, search_for
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
-from vectorstore.settings import Settings
+from common.settings import Settings
 from vectorstore.store import Store
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import re
 from collections.abc import Mapping, Set
 
 from assistant import rules
-from vectorstore.text import terms
+from common.text import terms
 
 MIN_LENGTH = rules.count("spelling-min-length")
 LONG_WORD = rules.count("spelling-long-word")

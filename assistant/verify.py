@@ -20,9 +20,9 @@ from assistant import rules
 from assistant.answer import AnswerSentence, Citation, Dropped
 from assistant.retrieve import Passage
 from assistant.sentences import ChunkSentences
+from common.text import normalize, terms
 from vectorstore.embeddings import Embedder
 from vectorstore.sentences import split_sentences
-from vectorstore.text import normalize, terms
 
 LEXICAL_FLOOR = rules.value("lexical-floor")
 NEGATION_CHECK_FROM = rules.value("negation-check-from")  # word share from which a sentence is a near-copy

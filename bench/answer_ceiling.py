@@ -23,9 +23,9 @@ from typing import Any
 
 from assistant.conversation import Turn, bounded
 from assistant.service import Assistant
+from common.settings import Settings
 from evaluation.dataset import load_qa
 from evaluation.metrics import key_fact_recall
-from vectorstore.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETS = [ROOT / "tests" / "data" / "qa.jsonl", ROOT / "tests" / "data" / "qa_extra.jsonl"]

@@ -22,7 +22,7 @@ from typing import Any
 
 from assistant.conversation import Turn
 from assistant.service import Assistant
-from vectorstore.settings import Settings
+from common.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 RESULTS = Path(__file__).resolve().parent / "results"

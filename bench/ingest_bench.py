@@ -17,13 +17,13 @@ from pathlib import Path
 import numpy as np
 
 from bench import pact
+from common.settings import BUNDLED_MODEL, Settings
 from ingest.chunk import chunk
 from ingest.pipeline import Ingestor
 from ingest.sources import CORPUS_DIR, default_url, expand, read_file, to_page
 from vectorstore.embeddings import SentenceTransformerEmbedder, cpu_flags, cpu_supports_bf16
 from vectorstore.multilingual import MultilingualEncoder, VectorCache
 from vectorstore.records import Chunk
-from vectorstore.settings import BUNDLED_MODEL, Settings
 from vectorstore.store import Store
 
 RESULTS = Path(__file__).resolve().parent / "results"

@@ -28,9 +28,9 @@ import numpy as np
 
 from assistant.conversation import Turn
 from assistant.service import Assistant
+from common.settings import Settings
 from evaluation.dataset import load_qa
 from evaluation.judge import Judge, best_cosine, missing_facts, normalize
-from vectorstore.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_SETS = [ROOT / "tests" / "data" / "qa.jsonl", ROOT / "tests" / "data" / "qa_extra.jsonl"]

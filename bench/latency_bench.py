@@ -144,7 +144,7 @@ def serve(folder: Path, limit: int | None, threads: int | None) -> dict[str, obj
     import torch
 
     from assistant.service import Assistant
-    from vectorstore.settings import Settings
+    from common.settings import Settings
 
     if threads:
         torch.set_num_threads(threads)
@@ -330,7 +330,7 @@ def build_synthetic(folder: Path, material: Material, n: int, embedder: Any, see
     The corpus pages' registry records are copied; the synthetic pages get none (no question reads them, and one
     Chroma write per page would take minutes).
     """
-    from vectorstore.settings import Settings
+    from common.settings import Settings
     from vectorstore.store import Store
 
     store = Store(Settings(data_dir=folder), embedder=embedder)
@@ -416,8 +416,8 @@ def main() -> int:
         print(json.dumps(serve(args.serve, args.questions, threads or None)))
         return 0
 
+    from common.settings import Settings
     from ingest.pipeline import Ingestor
-    from vectorstore.settings import Settings
     from vectorstore.store import Store
 
     started = time.perf_counter()

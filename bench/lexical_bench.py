@@ -69,10 +69,10 @@ def worst_case(n: int, rng: random.Random) -> list[Chunk]:
 
 def corpus_chunks(sources: list[str]) -> list[Chunk]:
     """The chunks ingest makes of ``sources``, sized with the bundled model's tokenizer (no embedding)."""
+    from common.settings import BUNDLED_MODEL, Settings
     from ingest.chunk import chunk
     from ingest.sources import default_url, expand, read_file, to_page
     from vectorstore.embeddings import SentenceTransformerEmbedder
-    from vectorstore.settings import BUNDLED_MODEL, Settings
 
     embedder = SentenceTransformerEmbedder(name=BUNDLED_MODEL)
     items, _ = expand(sources)

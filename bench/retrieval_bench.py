@@ -32,10 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from bench import pact
+from common.settings import Settings
 from ingest.pipeline import Ingestor
 from vectorstore.embeddings import Embedder, get_embedder
 from vectorstore.records import Chunk
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 QUESTIONS = Path(__file__).resolve().parent / "pact_questions.jsonl"

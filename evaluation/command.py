@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from assistant.errors import at_the_edge
-from vectorstore.errors import ConfigError
-from vectorstore.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
+from common.errors import ConfigError
+from common.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
 
 if TYPE_CHECKING:
     from evaluation.dataset import QAItem

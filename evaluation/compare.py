@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from common.errors import EumaError
 from evaluation.figures import LOWER_IS_BETTER, change, figure, figure_names, number
-from vectorstore.errors import EumaError
 
 
 class RunFolderError(EumaError):

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from vectorstore.errors import EumaError
+from common.errors import EumaError
 
 SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".csv": "csv"}
 FORMATS = {"jsonl": "jsonl", "json": "jsonl", "csv": "csv"}

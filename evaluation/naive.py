@@ -22,11 +22,11 @@ from langchain_core.embeddings import Embeddings
 
 from assistant.answer import Answer, AnswerSentence, Citation, RetrievedPassage
 from assistant.verify import SNIPPET_CHARS
+from common.settings import Settings
 from evaluation.dataset import QAItem
 from vectorstore.embeddings import Embedder
 from vectorstore.records import Chunk, DocumentRecord
 from vectorstore.sentences import answer_units, split_sentences
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 CHUNK_SIZE = 1000

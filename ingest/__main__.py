@@ -7,9 +7,9 @@ import json
 import logging
 import sys
 
+from common.errors import EumaError
+from common.settings import STORE_FLAGS, add_arguments, from_args
 from ingest.pipeline import ingest
-from vectorstore.errors import EumaError
-from vectorstore.settings import STORE_FLAGS, add_arguments, from_args
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vectorstore.errors import EumaError
+from common.errors import EumaError
 
 
 class SourceError(EumaError):

@@ -10,8 +10,8 @@ from urllib.robotparser import RobotFileParser
 
 import httpx
 
+from common.settings import Settings
 from ingest.errors import FetchError
-from vectorstore.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -7,11 +7,11 @@ from urllib.parse import urljoin
 
 from bs4 import BeautifulSoup, Comment, NavigableString, Tag
 
+from common.text import normalize
 from ingest.clean import Deduplicator, figure_statements, repair_joins, split_sentences
 from ingest.dates import parse_date, updated_in_text
 from ingest.errors import ParseError
 from ingest.model import Block, Page
-from vectorstore.text import normalize
 
 DROP_TAGS = (
     "script", "style", "noscript", "template", "svg", "iframe", "form", "button", "select", "input", "nav",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
+from common.text import normalize
 from ingest.dates import parse_date, updated_in_text
 from ingest.model import Block, Page
 from ingest.parse_html import finish_blocks
-from vectorstore.text import normalize
 
 # Lines that are site furniture wherever they stand (compared lower-case, whole line).
 BOILERPLATE_LINES = {

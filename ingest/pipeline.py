@@ -14,13 +14,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from tqdm import tqdm
 
+from common.settings import Settings
 from ingest.chunk import CHUNKING_VERSION, chunk
 from ingest.errors import SourceError
 from ingest.fetch import Fetcher
 from ingest.model import Page
 from ingest.sources import SourceItem, default_url, expand, read_file, to_page
 from vectorstore.records import Chunk, DocumentRecord
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 log = logging.getLogger(__name__)

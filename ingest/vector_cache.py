@@ -11,12 +11,12 @@ import argparse
 import logging
 import sys
 
+from common.settings import Settings
 from ingest.chunk import chunk
 from ingest.sources import default_url, expand, read_file, to_page
 from vectorstore.embeddings import get_embedder
 from vectorstore.multilingual import CACHE_FILE, MultilingualEncoder, VectorCache
 from vectorstore.records import Chunk
-from vectorstore.settings import Settings
 
 
 def corpus_chunks(settings: Settings) -> list[Chunk]:

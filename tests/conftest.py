@@ -16,9 +16,9 @@ import httpx
 import pytest
 
 from assistant.service import Assistant
+from common.settings import Settings
 from ingest.pipeline import Ingestor
 from vectorstore.embeddings import Embedder, HashEmbedder, get_embedder
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"

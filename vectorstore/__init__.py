@@ -1,8 +1,8 @@
 """The store and the embeddings: the one contract that ingest and serving share."""
 
-from vectorstore.errors import ConfigError, EmbeddingError, EumaError, ModelMismatchError, StoreError
+from common.errors import ConfigError, EmbeddingError, EumaError, ModelMismatchError, StoreError
+from common.settings import Settings
 from vectorstore.records import Chunk, DocumentRecord
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 __all__ = [

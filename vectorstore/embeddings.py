@@ -18,8 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from vectorstore.errors import ConfigError, EmbeddingError
-from vectorstore.settings import BUNDLED_MODEL, Settings
+from common.errors import ConfigError, EmbeddingError
+from common.settings import BUNDLED_MODEL, Settings
 
 log = logging.getLogger(__name__)
 

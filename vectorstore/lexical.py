@@ -1,6 +1,6 @@
 """A persistent lexical (BM25) index of the stored chunks in SQLite FTS5, kept in step with the vector index.
 
-The index holds Snowball-stemmed terms (see ``vectorstore.text.terms``), so "application" meets "applications"
+The index holds Snowball-stemmed terms (see ``common.text.terms``), so "application" meets "applications"
 and "applied" meets "applying" (though Snowball keeps "applic-" and "appli-" apart). SQLite updates it
 incrementally and nothing is rebuilt in memory at start-up; bench/lexical_bench.py measures it at 100,000 chunks.
 
@@ -22,8 +22,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from common.text import terms
 from vectorstore.records import Chunk
-from vectorstore.text import terms
 
 log = logging.getLogger(__name__)
 

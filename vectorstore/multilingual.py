@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from vectorstore.errors import EmbeddingError
+from common.errors import EmbeddingError
 
 log = logging.getLogger(__name__)
 

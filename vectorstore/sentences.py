@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from vectorstore.text import normalize
+from common.text import normalize
 
 # Words that end with a full stop without ending a sentence.
 ABBREVIATIONS = frozenset(

@@ -25,13 +25,13 @@ from urllib.parse import urlparse
 
 import numpy as np
 
+from common.errors import ModelMismatchError, StoreError
+from common.settings import Settings
 from vectorstore import lexical_sync
 from vectorstore.embeddings import Embedder, get_embedder
-from vectorstore.errors import ModelMismatchError, StoreError
 from vectorstore.lexical import LexicalIndex
 from vectorstore.multilingual import MultilingualEncoder, available
 from vectorstore.records import Chunk, DocumentRecord
-from vectorstore.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from assistant.retrieve import Retrieval, word_share
 from assistant.scope import states_a_gap, unanswered_count
 from assistant.sentences import ChunkSentences
 from assistant.verify import Cited
-from vectorstore.text import terms
+from common.text import terms
 
 ANSWER_FLOOR = rules.value("answer-floor")  # least cosine similarity between the question and the best sentence
 MARGIN = rules.value("answer-margin")  # a further sentence joins when its score is within this of the best one

@@ -18,7 +18,7 @@ from assistant.conversation import Turn
 from assistant.errors import ComposerError, ConfigError
 from assistant.retrieve import Retrieval
 from assistant.sentences import ChunkSentences
-from vectorstore.settings import Settings
+from common.settings import Settings
 
 log = logging.getLogger(__name__)
 

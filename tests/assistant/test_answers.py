@@ -10,8 +10,8 @@ from assistant.answer import EMPTY_STORE, INSTRUCTIONS, NO_MATCH, OUT_OF_SCOPE, 
 from assistant.conversation import Turn
 from assistant.retrieve import Filters
 from assistant.service import Assistant, Final, Partial
+from common.settings import Settings
 from vectorstore.embeddings import Embedder
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.__main__ import main
-from vectorstore.settings import Settings
+from common.settings import Settings
 
 
 def store_flags(settings: Settings) -> list[str]:

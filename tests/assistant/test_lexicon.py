@@ -7,8 +7,8 @@ import pytest
 from assistant.lexicon import Alternatives, alternatives, lay_terms
 from assistant.retrieve import coverage
 from assistant.service import Assistant
+from common.text import terms
 from vectorstore.records import Chunk
-from vectorstore.text import terms
 
 
 def test_an_everyday_word_gets_the_policy_words_as_alternatives() -> None:

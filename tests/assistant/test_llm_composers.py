@@ -22,10 +22,10 @@ from assistant.conversation import Turn, search_query
 from assistant.errors import ConfigError
 from assistant.service import Assistant, Final, Partial
 from assistant.verify import numbers_in, render
+from common.settings import Settings
 from tests.assistant.llm_server import OLLAMA_PATH, OPENAI_PATH, Reply, Request, ScriptedServer, Source
 from vectorstore.embeddings import Embedder
 from vectorstore.sentences import split_sentences
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 QUESTION = "What counts as irregular migration in the EU?"

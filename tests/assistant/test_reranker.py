@@ -9,8 +9,8 @@ import pytest
 
 from assistant.errors import ConfigError
 from assistant.retrieve import Retriever
+from common.settings import Settings
 from vectorstore.embeddings import Embedder, bundled_model_path
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 

@@ -11,7 +11,7 @@ from assistant.__main__ import main
 from assistant.conversation import Turn
 from assistant.draft import read_message
 from assistant.service import Assistant
-from vectorstore.settings import Settings
+from common.settings import Settings
 
 STAGES = ["guard", "language", "instructions", "follow-up", "retrieve", "scope", "compose", "checks"]
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from assistant.__main__ import main as assistant_main
+from common.settings import Settings
 from evaluation.command import main
 from tests.ingest.pages import ingest_into, write_pages
 from vectorstore.embeddings import Embedder
-from vectorstore.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPICS = {"blue-card": "the EU Blue Card", "family": "family reunification", "registration": "asylum registration"}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import EumaError
 from evaluation.dataset import DatasetError, QAItem, RowError, Turn, load_qa, load_qa_text
-from vectorstore.errors import EumaError
 
 
 def _write(path: Path, text: str) -> Path:

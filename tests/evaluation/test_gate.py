@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from common.settings import Settings
 from evaluation.command import main
-from vectorstore.settings import Settings
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 GATES = {

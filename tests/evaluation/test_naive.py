@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from assistant.verify import Verifier
+from common.settings import Settings
 from evaluation.dataset import QAItem, Turn
 from evaluation.naive import CHUNK_SIZE, TOP_K, NaivePipeline, page_text
 from evaluation.runner import Scorer
@@ -15,7 +16,6 @@ from tests.ingest.pages import ingest_into, write_pages
 from vectorstore.embeddings import Embedder
 from vectorstore.records import Chunk
 from vectorstore.sentences import answer_units, split_sentences
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from common.text import normalize
 from ingest.sources import CORPUS_DIR, corpus_url, to_page
-from vectorstore.text import normalize
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 QA_PATH = DATA / "qa.jsonl"

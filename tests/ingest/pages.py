@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.settings import Settings
 from ingest.fetch import Fetcher
 from ingest.pipeline import Ingestor, Summary
 from vectorstore.embeddings import Embedder
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 TEMPLATE = """<!DOCTYPE html>

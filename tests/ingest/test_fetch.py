@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
+from common.settings import Settings
 from ingest.errors import FetchError
 from ingest.fetch import Fetcher
 from ingest.pipeline import Summary
 from tests.ingest.pages import ingest_into, page_html
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 AGENT = "euma-test-bot/2.0 (+https://example.org/bot)"

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import ModelMismatchError, StoreError
+from common.settings import Settings
 from ingest.pipeline import Summary
 from tests.ingest.pages import ingest_into, page_html, write_pages
 from vectorstore.embeddings import Embedder
-from vectorstore.errors import ModelMismatchError, StoreError
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 TOPICS = {

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from assistant.service import Assistant
+from common.settings import Settings
 from ingest.pipeline import Ingestor
 from tests.conftest import SHARED
 from vectorstore.embeddings import Embedder
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 SEED = SHARED / "seed" / "eu-migration-and-asylum-overview.txt"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from common.text import normalize, terms
 from vectorstore.sentences import answer_units, split_sentences
-from vectorstore.text import normalize, terms
 
 pytestmark = pytest.mark.unit
 

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from common.errors import ConfigError, EmbeddingError
+from common.settings import BUNDLED_MODEL, Settings
 from vectorstore.embeddings import (
     HASH_DIMENSION,
     Embedder,
@@ -18,8 +20,6 @@ from vectorstore.embeddings import (
     cpu_supports_bf16,
     get_embedder,
 )
-from vectorstore.errors import ConfigError, EmbeddingError
-from vectorstore.settings import BUNDLED_MODEL, Settings
 
 SENTENCES = [
     "How do I apply for asylum in Germany?",

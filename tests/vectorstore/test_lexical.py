@@ -15,14 +15,14 @@ from pathlib import Path
 import pytest
 import snowballstemmer
 
+from common.settings import Settings
+from common.text import terms
 from vectorstore import lexical
 from vectorstore import text as text_module
 from vectorstore.embeddings import Embedder
 from vectorstore.lexical import SCHEMA_VERSION, LexicalHit, LexicalIndex
 from vectorstore.records import Chunk
-from vectorstore.settings import Settings
 from vectorstore.store import Store
-from vectorstore.text import terms
 
 
 def make_chunk(cid: str, text: str, *, heading: str = "", doc_id: str = "doc-1", doctype: str = "guide") -> Chunk:

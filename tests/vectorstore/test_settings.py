@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from vectorstore.errors import ConfigError
-from vectorstore.settings import BUNDLED_MODEL, Settings, add_arguments, from_args
+from common.errors import ConfigError
+from common.settings import BUNDLED_MODEL, Settings, add_arguments, from_args
 
 FLAGS = (
     "store_dir",

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from common.errors import StoreError
+from common.settings import Settings
 from ingest.pipeline import Ingestor, Summary
 from tests.conftest import free_port
 from tests.ingest.pages import ingest_into, page_html, write_pages
 from vectorstore.embeddings import Embedder
-from vectorstore.errors import StoreError
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 
 TOPICS = {

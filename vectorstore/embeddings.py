@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 HASH_MODEL = "hash"
 HASH_DIMENSION = 384
+LIGHT_BATCH = 64  # up to this many texts are encoded in numpy when sentence-transformers is not loaded yet
 
 
 class Embedder(Protocol):
@@ -77,6 +78,7 @@ class SentenceTransformerEmbedder:
         self._precision = precision
         self._batch_size = batch_size
         self._model: Any = None
+        self._light: Any = None  # the numpy forward pass of a plain BERT, for a few texts at a time
         self._lock = threading.Lock()
 
     @property
@@ -150,11 +152,54 @@ class SentenceTransformerEmbedder:
             else:
                 yield
 
+    def _plain_folder(self) -> Path | None:
+        """The model's folder when it is a BERT with mean pooling and normalisation only (the bundled MiniLM)."""
+        if not self._dimension_from_files():
+            return None
+        folder = bundled_model_path() if self._name == BUNDLED_MODEL else Path(self._name)
+        try:
+            modules = json.loads((folder / "modules.json").read_text(encoding="utf-8"))
+            pooling = next(m for m in modules if str(m.get("type", "")).endswith("Pooling"))
+            config = json.loads((folder / pooling["path"] / "config.json").read_text(encoding="utf-8"))
+            model_type = json.loads((folder / "config.json").read_text(encoding="utf-8")).get("model_type")
+        except (OSError, ValueError, StopIteration):
+            return None
+        modes = [k for k, v in config.items() if k.startswith("pooling_mode") and v]
+        plain = modes == ["pooling_mode_mean_tokens"] and model_type == "bert"
+        return folder if plain and (folder / "model.safetensors").exists() else None
+
+    def _load_light(self) -> Any:
+        with self._lock:
+            if self._light is None:
+                from vectorstore.bert_numpy import NumpyBert
+
+                folder = self._plain_folder()
+                if folder is None:  # pragma: no cover - callers check first
+                    raise EmbeddingError(f"{self._name!r} is not a plain mean-pooling BERT model")
+                config = json.loads((folder / "sentence_bert_config.json").read_text(encoding="utf-8"))
+                try:
+                    self._light = NumpyBert(folder, max_length=int(config.get("max_seq_length", 256)))
+                except (OSError, ValueError, KeyError) as exc:
+                    raise EmbeddingError(f"cannot load embedding model {self._name!r}: {exc}") from exc
+        return self._light
+
+    def _use_light(self, count: int) -> bool:
+        return self._model is None and count <= LIGHT_BATCH and self._plain_folder() is not None
+
     def embed(self, texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
-        """Unit-length float32 vectors, one row per text."""
-        model = self._load()
+        """Unit-length float32 vectors, one row per text.
+
+        Large batches (ingest) go through sentence-transformers. A few texts (questions, once serving) go through
+        a numpy forward pass of the same weights (``vectorstore.bert_numpy``) when sentence-transformers is not
+        loaded yet and the model is a plain BERT with mean pooling: the same vectors (tests/vectorstore/
+        test_embeddings.py compares them), a few milliseconds a question, and a command that only asks a question
+        starts seconds sooner, since torch is not imported.
+        """
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if self._use_light(len(texts)):
+            return np.asarray(self._load_light().encode(texts), dtype=np.float32)
+        model = self._load()
         with self._precision_context():
             vectors = model.encode(
                 list(texts),
@@ -167,7 +212,10 @@ class SentenceTransformerEmbedder:
 
     def known_words(self) -> frozenset[str]:
         """The whole words of the model's vocabulary (lower case), a dictionary for telling typos from words."""
-        vocab = getattr(self._load().tokenizer, "vocab", {}) or {}
+        if self._use_light(1):
+            vocab = self._load_light().tokenizer.get_vocab()
+        else:
+            vocab = getattr(self._load().tokenizer, "vocab", {}) or {}
         return frozenset(w for w in vocab if w.isalpha() and not w.startswith("##"))
 
     def count_tokens(self, texts: Sequence[str]) -> list[int]:

@@ -81,6 +81,8 @@ def test_bf16_and_fp32_vectors_agree() -> None:
     bf16 = get_embedder(Settings(embedding_precision="bf16"))
     assert isinstance(fp32, SentenceTransformerEmbedder) and isinstance(bf16, SentenceTransformerEmbedder)
     assert not fp32.use_bf16 and bf16.use_bf16
+    fp32.warm_up()  # sentence-transformers itself, as ingest uses it (a few texts alone would go through numpy)
+    bf16.warm_up()
     a, b = fp32.embed(SENTENCES), bf16.embed(SENTENCES)
     np.testing.assert_allclose(_norms(b), 1.0, atol=1e-3)
     cosines = np.sum(a * b, axis=1)
@@ -154,3 +156,24 @@ def test_unknown_hub_name_is_an_embedding_error_not_a_download(no_network: list[
     with pytest.raises(EmbeddingError, match=f"cannot load embedding model '{name}'"):
         embedder.count_tokens(["anything"])
     assert no_network == []
+
+
+def test_the_numpy_forward_pass_gives_the_vectors_of_sentence_transformers() -> None:
+    from common.settings import BUNDLED_MODEL
+    from vectorstore.embeddings import SentenceTransformerEmbedder
+
+    texts = [
+        "How much does ETIAS cost?",
+        "Combien coûte l'autorisation de voyage ?",
+        "Under Article 33 the first Member State entered irregularly stays responsible for 20 months. " * 12,
+        "a",
+    ]
+    light = SentenceTransformerEmbedder(name=BUNDLED_MODEL, precision="fp32")
+    fast = light.embed(texts)
+    assert light._model is None  # a few texts: numpy, without loading sentence-transformers
+    full = SentenceTransformerEmbedder(name=BUNDLED_MODEL, precision="fp32")
+    full.warm_up()
+    reference = full.embed(texts)
+    assert fast.shape == reference.shape
+    assert float((fast * reference).sum(axis=1).min()) > 0.99999
+    assert "passport" in light.known_words() and light._model is None

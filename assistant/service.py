@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 
+import numpy as np
+
 from assistant import messages, policy, prompts
 from assistant.answer import Answer, AnswerSentence, RetrievedPassage
 from assistant.compose import NOT_IN_SOURCES, Composer
@@ -21,7 +23,7 @@ from assistant.compose.llm import LLMComposer
 from assistant.conversation import Turn, bounded, is_follow_up
 from assistant.draft import TONES, AskAnswer, Draft, make_draft, read_message
 from assistant.errors import ComposerError, ConfigError
-from assistant.language import SOURCE_LANGUAGE, detect
+from assistant.language import SOURCE_LANGUAGE, Detected, detect
 from assistant.policy import Refusal
 from assistant.retrieve import Filters, Retrieval, Retriever
 from assistant.scope import InstructionCheck, clean_question
@@ -163,7 +165,6 @@ class Assistant:
             return
         lexical = self.store.lexical  # each access checks the collection's generation
         multilingual = detected.code != SOURCE_LANGUAGE and self.store.has_multilingual
-        space_language = detected.code if multilingual else SOURCE_LANGUAGE
         with trace.stage("instructions") as step:
             if multilingual:
                 vectors = self.instruction_check.multilingual_vectors(question, self.store.encoder)
@@ -176,40 +177,11 @@ class Assistant:
         if refusal is not None:
             yield Final(self._refusal(context, refusal))
             return
-        alone_vector = vectors[0]  # the question's vector in its space, computed once
-        with trace.stage("follow-up") as step:
-            turns = bounded(history, self.settings.history_turns)
-            follow_up, why, alone = resolve(
-                question, turns, self.retriever, floor=self.floor, language=space_language, filters=filters,
-                vector=alone_vector,
-            )  # fmt: skip
-            condense = self.composer.condense if isinstance(self.composer, LLMComposer) else None
-            search = search_for(
-                question, turns, follow_up=follow_up, condense=condense, max_chars=self.settings.max_question_chars
-            )
-            space = "multilingual" if multilingual else "en"
-            query = Query(question, detected.code, detected, space, follow_up, why, search)
-            step.decision, step.rule = ("follow-up" if follow_up else "stands alone"), why
-            if search != question:
-                step.details = {"search": search}
+        query, retrieval = self.find(
+            question, history, detected=detected, vector=vectors[0], filters=filters, trace=trace
+        )
+        search = query.search
         context.query = search
-        with trace.stage("retrieve") as step:
-            if alone is not None and search == question:
-                retrieval = alone  # the question alone was searched to decide: that search is the answer's
-            else:
-                retrieval = self.retriever.retrieve(
-                    search,
-                    filters=filters,
-                    focus=query.focus,
-                    vector=alone_vector if search == question else None,
-                    language=space_language,
-                )
-            step.decision = f"{len(retrieval.passages)} passages"
-            step.details = {
-                "space": retrieval.space,
-                "best_match": round(retrieval.best_match, 4),
-                "pages": list(dict.fromkeys(p.chunk.doc_id for p in retrieval.passages)),
-            }
         context.passages = self._reported(retrieval)
         with trace.stage("scope") as step:
             refusal = policy.scope(
@@ -266,6 +238,60 @@ class Assistant:
                 trace=trace.to_list(),
             )
         )
+
+    def find(
+        self,
+        question: str,
+        history: Sequence[Turn] = (),
+        *,
+        detected: Detected | None = None,
+        vector: np.ndarray | None = None,
+        filters: Filters | None = None,
+        trace: Trace | None = None,
+    ) -> tuple[Query, Retrieval]:
+        """The follow-up and retrieve stages: the question understood (``Query``) and the passages found for it.
+
+        ``detected`` and ``vector`` (the question's language and its vector in that language's space) are computed
+        by the earlier stages when the question is asked; given none, they are computed here, so that a benchmark
+        runs the same stages as an answer.
+        """
+        trace = trace if trace is not None else Trace()
+        detected = detected or language_of(question, history)
+        multilingual = detected.code != SOURCE_LANGUAGE and self.store.has_multilingual
+        space_language = detected.code if multilingual else SOURCE_LANGUAGE
+        with trace.stage("follow-up") as step:
+            turns = bounded(history, self.settings.history_turns)
+            follow_up, why, alone = resolve(
+                question, turns, self.retriever, floor=self.floor, language=space_language, filters=filters,
+                vector=vector,
+            )  # fmt: skip
+            condense = self.composer.condense if isinstance(self.composer, LLMComposer) else None
+            search = search_for(
+                question, turns, follow_up=follow_up, condense=condense, max_chars=self.settings.max_question_chars
+            )
+            space = "multilingual" if multilingual else "en"
+            query = Query(question, detected.code, detected, space, follow_up, why, search)
+            step.decision, step.rule = ("follow-up" if follow_up else "stands alone"), why
+            if search != question:
+                step.details = {"search": search}
+        with trace.stage("retrieve") as step:
+            if alone is not None and search == question:
+                retrieval = alone  # the question alone was searched to decide: that search is the answer's
+            else:
+                retrieval = self.retriever.retrieve(
+                    search,
+                    filters=filters,
+                    focus=query.focus,
+                    vector=vector if search == question else None,
+                    language=space_language,
+                )
+            step.decision = f"{len(retrieval.passages)} passages"
+            step.details = {
+                "space": retrieval.space,
+                "best_match": round(retrieval.best_match, 4),
+                "pages": list(dict.fromkeys(p.chunk.doc_id for p in retrieval.passages)),
+            }
+        return query, retrieval
 
     def draft(
         self,

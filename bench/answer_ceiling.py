@@ -45,14 +45,15 @@ def measure(assistant: Assistant, path: Path) -> dict[str, Any]:
     for item in items:
         turns = [Turn(t.role, t.content) for t in item.history]
         history = bounded(turns, assistant.settings.history_turns)
-        query = assistant.search_query(item.question, history)
-        retrieval = assistant.retriever.retrieve(query, focus=item.question if query != item.question else "")
+        # The answer's own stages: language, follow-up decision and retrieval (Assistant.find).
+        understood, retrieval = assistant.find(item.question, history)
+        query = understood.search
         passages = [f"{p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages]
         keys = list(item.answer_keys)
         for n in (1, 2, 3, len(passages) or 1):
             label = "passages: all" if n == (len(passages) or 1) else f"passages: first {n}"
             columns.setdefault(label, []).append(share(" ".join(passages[:n]), keys))
-        sentences = assistant.bank.get([p.chunk for p in retrieval.passages])
+        sentences = assistant.bank.get([p.chunk for p in retrieval.passages], space=retrieval.space)
         ranked = composer.candidates(query, retrieval, sentences)
         for n in SENTENCE_COUNTS:
             quoted = " ".join(c.text for c in ranked[:n])

@@ -145,11 +145,13 @@ def paragraphs(sentences: Sequence[AnswerSentence]) -> str:
     return "\n\n".join(render(group) for group in groups)
 
 
-def source_line(c: Citation) -> str:
+def source_line(c: Citation, language: str = "en") -> str:
     """A numbered source as a citizen can follow it: the section, the official page or act with its address, and
     when it was last updated; never an address inside this installation."""
     section = c.section if c.section and c.section != c.title else ""
-    dated = f" (last updated {c.last_updated})" if c.last_updated else ""
+    updated = messages.text("source_updated", language)
+    updated = updated[:1].lower() + updated[1:] if language == "en" else updated
+    dated = f" ({updated} {c.last_updated})" if c.last_updated else ""
     named = f"{section} ({c.title})" if section else c.title
     if c.source_url:
         return f"[{c.n}] {named}{dated}; {c.source_title or c.title}: {c.source_url}"
@@ -233,5 +235,5 @@ def make_draft(
         language=language,
         rule="" if answered else (first.rule if first else ""),
     )
-    sources = "\n".join(source_line(c) for c in citations)
+    sources = "\n".join(source_line(c, language) for c in citations)
     return Draft(greeting, body, sources, say(f"closing_{tone}", language), signoff, combined, list(answers), language)

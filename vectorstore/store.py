@@ -12,15 +12,18 @@ one it was built from.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import logging
 import os
 import re
 import threading
+import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import numpy as np
@@ -45,6 +48,43 @@ class DenseHit:
 
     chunk: Chunk
     score: float
+
+
+READ_RETRIES = 3  # a read that fails while another process writes is tried again, the collections reopened
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _retried(method: _F) -> _F:
+    """A read of the store that survives a concurrent write by another process or machine: Chroma can fail a read
+    while an ingest rewrites the index ("Error finding id"); the collections are then reopened and the read tried
+    again, and it answers from the store's state before or after the write."""
+
+    @functools.wraps(method)
+    def read(self: Store, *args: Any, **kwargs: Any) -> Any:
+        for attempt in range(READ_RETRIES + 1):
+            try:
+                return method(self, *args, **kwargs)
+            except (StoreError, KeyboardInterrupt):
+                raise
+            except Exception as exc:
+                if attempt == READ_RETRIES or not _transient(exc):
+                    raise
+                log.info("store read failed during a concurrent write (%s); reopening and trying again", exc)
+                time.sleep(0.05 * (attempt + 1))
+                self.reopen(deep=attempt > 0)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    return read  # type: ignore[return-value]
+
+
+def _transient(exc: Exception) -> bool:
+    """Whether an error is one a concurrent write causes (the index and the records briefly out of step)."""
+    text = f"{type(exc).__name__}: {exc}".lower()
+    return any(
+        marker in text
+        for marker in ("error finding id", "error executing plan", "internalerror", "notfounderror", "does not exist",
+                       "nothing found on disk", "segment")
+    )  # fmt: skip
 
 
 def _quiet_chroma() -> None:
@@ -230,6 +270,7 @@ class Store:
                 self.sync_lexical()
             return self._lexical
 
+    @_retried
     def generation(self) -> str:
         """A token that changes with every write to the chunk collection, read afresh (another machine may write)."""
         current = self.client.get_collection(self.settings.collection, embedding_function=None)
@@ -248,6 +289,7 @@ class Store:
             return lexical_sync.sync(self._lexical, self)
 
     # -- chunks -------------------------------------------------------------------------------------------
+    @_retried
     def all_chunk_ids(self) -> list[str]:
         """Every chunk id in the collection."""
         ids: list[str] = []
@@ -259,10 +301,12 @@ class Store:
                 return ids
             offset += 5000
 
+    @_retried
     def count(self) -> int:
         """Number of chunks stored."""
         return int(self.chunks.count())
 
+    @_retried
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         """Those of ``ids`` that are already stored (their vectors need not be computed again)."""
         found: set[str] = set()
@@ -270,6 +314,7 @@ class Store:
             found.update(self.chunks.get(ids=list(ids[start : start + BATCH]), include=[])["ids"])
         return found
 
+    @_retried
     def get_chunks(self, ids: Sequence[str]) -> list[Chunk]:
         """Chunks by id, in the order asked (unknown ids are left out)."""
         if not ids:
@@ -281,6 +326,7 @@ class Store:
         }
         return [by_id[i] for i in ids if i in by_id]
 
+    @_retried
     def get_chunks_with_vectors(self, ids: Sequence[str]) -> list[tuple[Chunk, np.ndarray]]:
         """Chunks by id with their stored vectors, in the order asked (unknown ids are left out)."""
         if not ids:
@@ -323,6 +369,7 @@ class Store:
                 metadatas=metadatas[start : start + BATCH],
             )
 
+    @_retried
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """The stored sentence vectors of these chunks, by chunk id; a chunk missing any of them is left out."""
         wanted = [f"{c.id}:{n}" for c in chunks for n in range(len(c.sentences))]
@@ -357,6 +404,7 @@ class Store:
                 metadatas=metadatas[start : start + BATCH],
             )
 
+    @_retried
     def multilingual_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """The stored multilingual sentence vectors of these chunks, by chunk id (complete chunks only)."""
         collection = self.multilingual_collection
@@ -382,6 +430,7 @@ class Store:
         collection = self.multilingual_collection
         return collection is None or collection.count() == self.sentences_collection.count()
 
+    @_retried
     def chunk_ids_of(self, doc_id: str) -> set[str]:
         """The ids of every chunk stored for one page."""
         return set(self.chunks.get(where={"doc_id": doc_id}, include=[])["ids"])
@@ -402,6 +451,7 @@ class Store:
         missing = [cid for cid in self.all_chunk_ids() if cid not in have]
         return self.get_chunks(missing)
 
+    @_retried
     def multilingual_search(
         self, vector: np.ndarray, *, k: int, doc_ids: Sequence[str] | None = None
     ) -> list[tuple[str, float]]:
@@ -455,6 +505,7 @@ class Store:
             if in_step:
                 index.set_state("generation", token)
 
+    @_retried
     def dense_search(
         self, vector: np.ndarray, *, k: int, where: dict[str, Any] | None = None, total: int | None = None
     ) -> list[DenseHit]:
@@ -477,6 +528,7 @@ class Store:
         ]
 
     # -- documents --------------------------------------------------------------------------------------------
+    @_retried
     def get_document(self, doc_id: str) -> DocumentRecord | None:
         """The record of an ingested page, or None."""
         result = self.documents_collection.get(ids=[doc_id], include=["metadatas"])
@@ -484,6 +536,7 @@ class Store:
             return None
         return DocumentRecord.from_metadata(result["metadatas"][0])
 
+    @_retried
     def list_documents(self) -> list[DocumentRecord]:
         """Every ingested page's record, sorted by title."""
         records: list[DocumentRecord] = []
@@ -508,6 +561,15 @@ class Store:
         if ids:
             self.delete_chunks(ids)
         self.documents_collection.delete(ids=[doc_id])
+
+    def reopen(self, *, deep: bool = False) -> None:
+        """Forget the open collections (and, ``deep``, the client), so that the next read opens them afresh."""
+        with self._lock:
+            self._chunks = self._documents = self._sentences = self._multilingual = None
+            if deep and not self.settings.chroma_url and self._client is not None:
+                with contextlib.suppress(Exception):
+                    self._client.clear_system_cache()
+                self._client = None
 
     def close(self) -> None:
         """Release the lexical index file."""

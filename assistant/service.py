@@ -29,7 +29,7 @@ from assistant.retrieve import Filters, Retrieval, Retriever
 from assistant.scope import InstructionCheck, clean_question
 from assistant.sentences import SentenceBank
 from assistant.trace import Trace
-from assistant.understand import Query, language_of, resolve, search_for
+from assistant.understand import Query, language_of, resolve, search_for, understood
 from assistant.verify import Checker, Cited, Verifier, parse_citations, render
 from common.settings import Settings
 from vectorstore.store import Store
@@ -270,10 +270,13 @@ class Assistant:
                 question, turns, follow_up=follow_up, condense=condense, max_chars=self.settings.max_question_chars
             )
             space = "multilingual" if multilingual else "en"
-            query = Query(question, detected.code, detected, space, follow_up, why, search)
+            query = understood(question, detected, space=space, follow_up=follow_up, rule=why, search=search)
             step.decision, step.rule = ("follow-up" if follow_up else "stands alone"), why
+            step.details = {"kinds": sorted(query.kinds)}
             if search != question:
-                step.details = {"search": search}
+                step.details["search"] = search
+            if query.parts:
+                step.details["asks"] = list(query.parts)
         with trace.stage("retrieve") as step:
             if alone is not None and search == question:
                 retrieval = alone  # the question alone was searched to decide: that search is the answer's

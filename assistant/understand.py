@@ -15,7 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from assistant.conversation import Turn, earlier_questions, is_follow_up, search_query
+from assistant import classify
+from assistant.conversation import Turn, earlier_questions, is_follow_up, question_parts, search_query
 from assistant.errors import ComposerError
 from assistant.language import SOURCE_LANGUAGE, Detected, detect
 from assistant.retrieve import Filters, Retrieval, Retriever
@@ -39,11 +40,22 @@ class Query:
     follow_up: bool = False
     follow_up_rule: str = ""
     search: str = ""
+    kinds: frozenset[str] = frozenset()  # what it asks for (assistant.classify): figure, date, list, ...
+    parts: tuple[str, ...] = ()  # the separate asks of a compound question
 
     @property
     def focus(self) -> str:
         """For a follow-up searched with earlier questions: the follow-up alone, which says what is asked now."""
         return self.question if self.search != self.question else ""
+
+
+def understood(question: str, detected: Detected, *, space: str, follow_up: bool, rule: str, search: str) -> Query:
+    """The ``Query`` every later stage reads, with what the question asks for and its separate asks."""
+    asked = question  # the kind and the asks are the question's own, not those of the earlier turns it is joined to
+    return Query(
+        question, detected.code, detected, space, follow_up, rule, search,
+        kinds=classify.kinds(asked), parts=tuple(question_parts(asked)),
+    )  # fmt: skip
 
 
 def language_of(question: str, history: Sequence[Turn], hint: str = "") -> Detected:

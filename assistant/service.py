@@ -197,7 +197,9 @@ class Assistant:
             sentences = self.bank.get([p.chunk for p in retrieval.passages], space=retrieval.space)
             checker = Checker(retrieval.passages, sentences, self.verifier)
             composer_name = self.composer.name
-            note = messages.text("quoted_in_english", query.language) if query.language != SOURCE_LANGUAGE else ""
+            # Quoting sources in another language than the question's: one line in the question's language says so.
+            sources = {(p.chunk.language or SOURCE_LANGUAGE) for p in retrieval.passages}
+            note = messages.text("quoted_in_english", query.language) if sources != {query.language} else ""
             if note:
                 yield Partial("", note=note)
             try:

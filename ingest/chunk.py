@@ -13,7 +13,7 @@ from vectorstore.records import Chunk
 from vectorstore.sentences import answer_units, unit_ends
 
 # Bump when parsing, sentence splitting, chunking or what is embedded change: every chunk is then made anew.
-CHUNKING_VERSION = 6
+CHUNKING_VERSION = 7
 PATH_SEPARATOR = " > "
 SPECIAL_TOKENS = 2  # [CLS] and [SEP], added by the model to every text
 

@@ -52,7 +52,14 @@ def repair_joins(text: str) -> str:
 
 # In a run of text with no full stops (a scraped figures panel: "... in the EU 27.3 million Non-EU citizens living in
 # the EU (6% ...)"), a number followed by a capitalised word starts a new statement.
-_FIGURE_START = re.compile(r"(?<=[A-Za-z)])\s+(?=\d[\d\s,.]*(?:\s?(?:million|billion|thousand|%))?\s+[A-Z][a-z])")
+_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
+_FIGURE_START = re.compile(
+    r"(?<=[A-Za-z)])\s+(?=\d[\d\s,.]*(?:\s?(?:million|billion|thousand|%))?\s+"
+    rf"(?!(?:{_MONTHS})\b)[A-Z][a-z])"  # a day before a month is a date, not a figure with its label
+)
+_MONTH_END = re.compile(
+    r"\b(january|february|march|april|may|june|july|august|september|october|november|december)$", re.IGNORECASE
+)
 _ENDED = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 
@@ -65,7 +72,13 @@ def figure_statements(sentences: list[str]) -> list[str]:
         if _ENDED.search(sentence):
             out.append(sentence)
             continue
+        parts: list[str] = []
         for part in _FIGURE_START.split(sentence):
+            if parts and _MONTH_END.search(parts[-1]):
+                parts[-1] = f"{parts[-1]} {part}"  # "24 February 2026": a year after a month is part of a date
+            else:
+                parts.append(part)
+        for part in parts:
             part = part.strip()
             if not part:
                 continue

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant import messages, policy, prompts
+from assistant import messages, policy, prompts, rules
 from assistant.answer import Answer, AnswerSentence, RetrievedPassage
 from assistant.compose import NOT_IN_SOURCES, Composer
 from assistant.compose.extractive import ExtractiveComposer
@@ -30,7 +30,7 @@ from assistant.scope import InstructionCheck, clean_question
 from assistant.sentences import SentenceBank
 from assistant.trace import Trace
 from assistant.understand import Query, language_of, resolve, search_for, understood
-from assistant.verify import Checker, Cited, Verifier, parse_citations, render
+from assistant.verify import Checker, Cited, CrossLanguageVerifier, Verifier, parse_citations, render
 from common.settings import Settings
 from vectorstore.store import Store
 
@@ -91,6 +91,7 @@ class Assistant:
         self.retriever = Retriever(self.store, settings)
         self.bank = SentenceBank(self.store)
         self._verifier: Verifier | None = None
+        self._cross_verifier: CrossLanguageVerifier | None = None
         self._instruction_check: InstructionCheck | None = None
 
     @property
@@ -99,6 +100,15 @@ class Assistant:
         if self._verifier is None:
             self._verifier = Verifier(self.store.embedder, threshold=self.settings.support_threshold)
         return self._verifier
+
+    @property
+    def cross_verifier(self) -> CrossLanguageVerifier:
+        """The verifier of sentences written in another language than their sources (multilingual model)."""
+        if self._cross_verifier is None:
+            self._cross_verifier = CrossLanguageVerifier(
+                self.store.encoder, threshold=rules.value("cross-language-support")
+            )
+        return self._cross_verifier
 
     @property
     def instruction_check(self) -> InstructionCheck:
@@ -195,7 +205,8 @@ class Assistant:
             return
         with trace.stage("compose") as step:
             sentences = self.bank.get([p.chunk for p in retrieval.passages], space=retrieval.space)
-            checker = Checker(retrieval.passages, sentences, self.verifier)
+            verifier = self.cross_verifier if retrieval.space == "multilingual" else self.verifier
+            checker = Checker(retrieval.passages, sentences, verifier)
             composer_name = self.composer.name
             # Quoting sources in another language than the question's: one line in the question's language says so.
             sources = {(p.chunk.language or SOURCE_LANGUAGE) for p in retrieval.passages}

@@ -22,6 +22,7 @@ from assistant.retrieve import Passage
 from assistant.sentences import ChunkSentences
 from common.text import normalize, terms
 from vectorstore.embeddings import Embedder
+from vectorstore.multilingual import MultilingualEncoder, calibrated
 from vectorstore.sentences import split_sentences
 
 LEXICAL_FLOOR = rules.value("lexical-floor")
@@ -51,10 +52,12 @@ class Support:
     semantic: float
     numbers_ok: bool
     negation_ok: bool = True
+    cross_language: bool = False  # words are not compared across languages: numbers and meaning decide
 
     def passes(self, threshold: float) -> bool:
         """Whether this support is enough to show the sentence as cited."""
-        return self.numbers_ok and self.negation_ok and self.lexical >= LEXICAL_FLOOR and self.score >= threshold
+        words_ok = self.cross_language or self.lexical >= LEXICAL_FLOOR
+        return self.numbers_ok and self.negation_ok and words_ok and self.score >= threshold
 
 
 def parse_citations(text: str) -> list[Cited]:
@@ -130,6 +133,39 @@ class Verifier:
     def supports(self, sentence: str, sources: Sequence[ChunkSentences]) -> bool:
         """Whether ``sources`` jointly back ``sentence`` (the evaluation's faithfulness check uses this too)."""
         return self.support(sentence, sources).passes(self.threshold)
+
+
+class _Passages:
+    """The multilingual model as the verifier's encoder: answer sentences encoded as the sources' sentences were."""
+
+    def __init__(self, encoder: MultilingualEncoder) -> None:
+        self.encoder = encoder
+
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
+        return self.encoder.passage(list(texts))
+
+
+class CrossLanguageVerifier(Verifier):
+    """Checks sentences written in another language than their sources (a model answering a French question from
+    English passages): every number must appear in the passages, and the sentence's best similarity to a source
+    sentence by the multilingual model, on the English model's scale, must reach the threshold
+    (``cross-language-support``). Words are not compared: they differ by language."""
+
+    def __init__(self, encoder: MultilingualEncoder, *, threshold: float) -> None:
+        super().__init__(_Passages(encoder), threshold=threshold)  # type: ignore[arg-type]
+
+    def support(self, sentence: str, sources: Sequence[ChunkSentences], *, vector: np.ndarray | None = None) -> Support:
+        source_sentences = [s for src in sources for s in src.sentences]
+        if not source_sentences:
+            return Support(0.0, 0.0, 0.0, False, cross_language=True)
+        numbers_ok = numbers_in(sentence) <= numbers_in(" ".join(source_sentences))
+        key = normalize(sentence).lower()
+        if any(normalize(s).lower() == key for s in source_sentences):
+            return Support(1.0, 1.0, 1.0, numbers_ok, cross_language=True)
+        if vector is None:
+            vector = self.embedder.embed([sentence])[0]
+        semantic = float(calibrated(float((np.vstack([src.vectors for src in sources]) @ vector).max())))
+        return Support(semantic, 0.0, semantic, numbers_ok, cross_language=True)
 
 
 class Checker:

@@ -610,3 +610,25 @@ def test_llamacpp_without_the_extra_names_the_extra(
     with pytest.raises(ConfigError, match=r"llamacpp.*pip install -e '\.\[llamacpp\]'"):
         assistant.ask(QUESTION)
     assert server.requests == []
+
+
+def test_an_answer_written_in_the_questions_language_is_verified_across_languages(
+    server: ScriptedServer, make_assistant: Callable[..., Assistant]
+) -> None:
+    """A model answering a French question in French from English passages: a faithful French sentence with the
+    passage's figure is kept; one with an invented figure is dropped."""
+
+    def french(request: Request) -> Reply:
+        fee = next(s for s in request.sources if "EUR 20" in s.text)
+        return Reply(f"Les frais s'élèvent à 20 EUR par demande. [{fee.n}] Les frais s'élèvent à 999 EUR. [{fee.n}]")
+
+    server.respond(french)
+    assistant = make_assistant()
+
+    answer = assistant.ask("Combien coûte l'autorisation ETIAS ?")
+
+    assert "language the question is written in" in answer_request(server).system
+    assert answer.language == "fr" and not answer.refused
+    assert [s.text for s in answer.sentences] == ["Les frais s'élèvent à 20 EUR par demande."]
+    assert [d.text for d in answer.dropped] == ["Les frais s'élèvent à 999 EUR."]
+    assert answer.citations and "EUR 20" in answer.citations[0].snippet + " ".join(p.text for p in answer.passages)

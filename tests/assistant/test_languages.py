@@ -71,6 +71,9 @@ def test_every_official_language_has_every_message_with_the_same_placeholders_an
         ("¿Cuánto tiempo puede durar el procedimiento fronterizo de asilo?", "es", "12 weeks"),
         ("Jaka jest opłata za ETIAS?", "pl", "EUR 20"),
         ("Quanto costa l'autorizzazione ETIAS?", "it", "EUR 20"),
+        ("Hoe lang mag ik zonder visum in het Schengengebied blijven?", "nl", "90 days"),
+        ("Quanto custa a autorização ETIAS?", "pt", "EUR 20"),
+        ("Πόσο κοστίζει το ETIAS;", "el", "EUR 20"),
     ],
 )
 def test_a_question_in_another_language_is_answered_from_the_english_sources(

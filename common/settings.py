@@ -148,6 +148,12 @@ class Settings:
         repr=False,
         metadata={"help": "Password for the app's Helpdesk and Evaluate pages (with APP_USERNAME).", "flag": None},
     )
+    public_url: str = _setting(
+        "",
+        "Public address of the app (https://host/path); links in API answers start with it. Empty: links are paths "
+        "from the app's root (/corpus/pages/...).",
+        "--public-url",
+    )
     app_concurrency: int = _setting(
         4, "Chat questions and drafts the app works on at once; more wait in the queue.", "--concurrency"
     )

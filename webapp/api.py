@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Request
-from pydantic import BaseModel, Field
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field, model_validator
 
 from assistant.answer import Answer
 from assistant.conversation import Turn
@@ -17,6 +19,10 @@ from webapp.render import href
 log = logging.getLogger(__name__)
 
 MAX_HISTORY = 40  # earlier turns accepted; the assistant reads only the last few (settings.history_turns)
+MAX_TURN_CHARS = 4000  # characters in one earlier turn
+MAX_HISTORY_CHARS = 20_000  # characters in all the earlier turns together
+MAX_BODY_BYTES = 64 * 1024  # a request body to /api/ask; larger ones are refused (413) before they are parsed
+MAX_ERRORS_SHOWN = 3  # validation errors named in a 422's detail
 SERVER_ERROR = "the assistant could not answer because of an error on the server; try again later"
 
 
@@ -24,7 +30,9 @@ class TurnIn(BaseModel):
     """One earlier turn of the conversation."""
 
     role: Annotated[str, Field(pattern="^(user|assistant)$", description="user or assistant")]
-    content: str
+    content: str = Field(
+        max_length=MAX_TURN_CHARS, description=f"The turn's text (at most {MAX_TURN_CHARS:,} characters)."
+    )
 
 
 class AskRequest(BaseModel):
@@ -34,13 +42,22 @@ class AskRequest(BaseModel):
         description="The question, in plain text.", examples=["What salary do I need for a Blue Card?"]
     )
     history: list[TurnIn] = Field(
-        default_factory=list, max_length=MAX_HISTORY, description="Earlier turns, oldest first."
+        default_factory=list,
+        max_length=MAX_HISTORY,
+        description=f"Earlier turns, oldest first (at most {MAX_HISTORY}, {MAX_HISTORY_CHARS:,} characters in all).",
     )
     language: str = Field(
         default="",
         max_length=2,
         description="The reader's language (ISO 639-1), used when the question's own is unclear; empty: detected.",
     )
+
+    @model_validator(mode="after")
+    def _history_fits(self) -> AskRequest:
+        total = sum(len(turn.content) for turn in self.history)
+        if total > MAX_HISTORY_CHARS:
+            raise ValueError(f"the history is too long ({total:,} characters in all; at most {MAX_HISTORY_CHARS:,})")
+        return self
 
 
 class CitationOut(BaseModel):
@@ -50,7 +67,10 @@ class CitationOut(BaseModel):
     title: str
     url: str = Field(description="The cited page and section as stored (bundled pages: corpus/pages/<file>#<section>).")
     link: str = Field(
-        description="An address that opens the section: absolute for the pages this app serves; empty when none."
+        description=(
+            "An address that opens the section: for the pages this app serves, under the configured public address"
+            " (EUMA_PUBLIC_URL), else a path from the app's root (/corpus/pages/...); empty when none."
+        )
     )
     section: str
     snippet: str = Field(description="The start of the cited passage.")
@@ -77,7 +97,8 @@ class AnswerOut(BaseModel):
 
     @classmethod
     def of(cls, answer: Answer, base_url: str = "") -> AnswerOut:
-        """The API's view of an answer; ``base_url`` makes the links to served pages absolute."""
+        """The API's view of an answer; ``base_url`` (the configured public address) makes links to served pages
+        absolute, else they stay paths from the app's root."""
         citations = []
         for c in answer.citations:
             target = href(c.url) or ""
@@ -115,17 +136,44 @@ class ErrorOut(BaseModel):
     detail: str
 
 
-def router(assistant: Assistant) -> APIRouter:
-    """The JSON API over a shared assistant."""
+def validation_detail(exc: RequestValidationError) -> str:
+    """One line naming what is wrong with a request, never the values sent (which may be huge or personal)."""
+    parts = []
+    for error in exc.errors()[:MAX_ERRORS_SHOWN]:
+        loc = () if error.get("type") == "json_invalid" else error.get("loc", ())  # its loc is a character offset
+        where = ".".join(str(p)[:40] for p in loc if p != "body") or "body"
+        message = str(error.get("msg", "invalid")).removeprefix("Value error, ")
+        parts.append(f"{where}: {message[:200]}")
+    more = len(exc.errors()) - MAX_ERRORS_SHOWN
+    return "invalid request: " + "; ".join(parts) + (f"; and {more} more" if more > 0 else "")
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    return JSONResponse({"detail": validation_detail(exc)}, status_code=422)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """A bad body's 422 in the documented shape, ``{"detail": "<one line>"}`` (the server's BodyLimit refuses an
+    over-large one, over ``MAX_BODY_BYTES``, with a 413 before it is parsed)."""
+    app.add_exception_handler(RequestValidationError, _validation_error)
+
+
+def router(assistant: Assistant, *, public_url: str = "") -> APIRouter:
+    """The JSON API over a shared assistant; ``public_url`` is the address links to served pages start with."""
     api = APIRouter(prefix="/api", tags=["assistant"])
 
     @api.post(
         "/ask",
         response_model=AnswerOut,
-        responses={422: {"model": ErrorOut, "description": "empty or over-long question"}, 500: {"model": ErrorOut}},
+        responses={
+            413: {"model": ErrorOut, "description": f"a request body over {MAX_BODY_BYTES:,} bytes"},
+            422: {"model": ErrorOut, "description": "an empty or over-long question, history or malformed body"},
+            500: {"model": ErrorOut},
+        },
         summary="Answer a question with verified citations",
     )
-    def ask(body: AskRequest, request: Request) -> AnswerOut:
+    def ask(body: AskRequest) -> AnswerOut:
         """Answer a question about EU migration and asylum policy from the ingested sources."""
         # A plain function: FastAPI runs it in its thread pool, so slow answers do not block other requests.
         history = [Turn(t.role, t.content) for t in body.history]
@@ -136,6 +184,7 @@ def router(assistant: Assistant) -> APIRouter:
         except Exception:
             log.exception("the API could not answer a question")
             raise HTTPException(status_code=500, detail=SERVER_ERROR) from None
-        return AnswerOut.of(answer, str(request.base_url))
+        # Never the request's Host header: a forged Host would otherwise put its own address into the links.
+        return AnswerOut.of(answer, public_url)
 
     return api

@@ -3,13 +3,15 @@
 The engine is ``evaluation`` (the same loader, scorer, runner and report as ``python -m assistant
 eval``); this module only feeds it an upload, reports progress to the page, and shows the figures, the plots and
 the failures. Each run's folder (results.jsonl, summary.json, report.md, report.html, plots/) goes under
-DATA_DIR/eval-runs/, with a .zip of it to download.
+the page's private folder (0700, files 0600), with a .zip of it to download; the server removes them within the
+hour.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import uuid
 from collections.abc import Callable
@@ -98,13 +100,16 @@ class Evaluation:
             "malformed": [{"line": m.line, "message": m.message} for m in malformed],
         }
         rows = [{"pipeline": r.name, **row} for r in runs for row in r.rows]
+        self.runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         folder = self.runs_dir / f"{started.strftime('%Y-%m-%dT%H-%M-%SZ')}-{uuid.uuid4().hex[:6]}"
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=0o700)
         with (folder / "results.jsonl").open("w", encoding="utf-8") as out:
             out.writelines(json.dumps(row, ensure_ascii=False) + "\n" for row in rows)
         (folder / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         written = report.write(folder, summary, {"assistant": rows})
         archive = Path(shutil.make_archive(str(folder), "zip", root_dir=folder))
+        make_private(folder)
+        archive.chmod(0o600)
         return EvaluationRun(
             folder=folder,
             summary=summary,
@@ -135,6 +140,16 @@ class Evaluation:
             str(done.archive),
             str(done.report),
         )
+
+
+def make_private(folder: Path) -> None:
+    """Folders 0700 and files 0600 under ``folder``: a run holds the questions asked and the answers given."""
+    folder.chmod(0o700)
+    for parent, subfolders, files in os.walk(folder):
+        for name in subfolders:
+            os.chmod(os.path.join(parent, name), 0o700)
+        for name in files:
+            os.chmod(os.path.join(parent, name), 0o600)
 
 
 def summary_html(summary: dict[str, Any]) -> str:

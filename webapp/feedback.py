@@ -1,12 +1,15 @@
 """The chat's thumbs up/down, kept in a local SQLite file with the question, the answer and its citations.
 
 Nothing about the person is stored: no IP address, user agent, session or account; the time is the UTC date only.
+E-mail addresses, phone numbers and document-like numbers (passports, permits, IBANs) in the comment and the question
+are masked before they are written ("[email]", "[phone]", "[number]").
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 import sqlite3
 import threading
 from contextlib import closing
@@ -30,6 +33,43 @@ CREATE TABLE IF NOT EXISTS feedback (
 """
 
 
+_EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[ ]?[A-Z0-9]{4}){2,7}(?:[ ]?[A-Z0-9]{1,4})?\b")
+# International (+ or 00), national (a leading 0, maybe in brackets) and North American numbers, with the usual
+# separators; at least 7 digits, so that a year, an article or "2024/1347" is left alone.
+_PHONE = re.compile(
+    r"(?<![\w+/.-])(?:(?:\+|00)\d[\d ().\-/]{5,}\d|\(?0\d[\d ().\-/]{5,}\d|\(?\d{3}\)?[ .-]\d{3}[ .-]\d{4})(?![\w/])"
+)
+_DATE = re.compile(r"\d{1,2}[./-]\d{1,2}[./-]\d{2,4}|\d{4}[./-]\d{1,2}[./-]\d{1,2}")
+# A passport, permit, case or national ID number: letters and digits with five or more digits, or six or more
+# digits on their own (amounts with separators, years and article numbers have fewer in a row).
+_DOCUMENT = re.compile(r"\b(?=[A-Z0-9-]*\d(?:[A-Z-]*\d){4})[A-Z0-9]+(?:-[A-Z0-9]+)*\b", re.IGNORECASE)
+
+
+def _phone(match: re.Match[str]) -> str:
+    found = match.group(0)
+    digits = sum(ch.isdigit() for ch in found)
+    if digits < 7 or digits > 15 or _DATE.fullmatch(found.strip("()")):
+        return found
+    return "[phone]"
+
+
+def _document(match: re.Match[str]) -> str:
+    found = match.group(0)
+    digits = sum(ch.isdigit() for ch in found)
+    if (found.isdigit() and digits < 6) or _DATE.fullmatch(found):
+        return found
+    return "[number]"
+
+
+def mask_personal(text: str) -> str:
+    """Text with e-mail addresses, phone numbers and document-like numbers replaced by [email], [phone], [number]."""
+    text = _EMAIL.sub("[email]", text)
+    text = _IBAN.sub("[number]", text)
+    text = _PHONE.sub(_phone, text)
+    return _DOCUMENT.sub(_document, text)
+
+
 class FeedbackError(ValueError):
     """Feedback that cannot be stored as given (a bad rating, an over-long comment)."""
 
@@ -40,7 +80,7 @@ def _checked(rating: int, comment: str) -> tuple[int, str]:
     comment = comment.strip()
     if len(comment) > MAX_COMMENT_CHARS:
         raise FeedbackError(f"the comment is too long ({len(comment):,} characters; at most {MAX_COMMENT_CHARS:,})")
-    return rating, comment
+    return rating, mask_personal(comment)
 
 
 class FeedbackStore:
@@ -83,7 +123,7 @@ class FeedbackStore:
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     day,
-                    question,
+                    mask_personal(question),
                     answer.text,
                     int(answer.refused),
                     json.dumps(citations, ensure_ascii=False),

@@ -7,6 +7,7 @@ edits it in the page, and the downloads are made from the edited text.
 from __future__ import annotations
 
 import logging
+import os
 import time
 import uuid
 from email.message import EmailMessage
@@ -21,7 +22,14 @@ from webapp.chat import FRIENDLY_ERROR
 log = logging.getLogger(__name__)
 
 SUBJECT = "Your question about EU migration and asylum"
-KEEP_FILES_SECONDS = 3600  # downloads are copied by Gradio when offered; ours are removed after an hour
+KEEP_FILES_SECONDS = 3000  # downloads are copied by Gradio when offered; ours go at the next write after 50 minutes
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a new file only its owner can read (0600 from the start, whatever the umask)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 def eml_bytes(text: str, *, subject: str = SUBJECT) -> bytes:
@@ -61,17 +69,19 @@ class Helpdesk:
         if not (text or "").strip():
             return None, None, ""
         self._prune()
+        self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         folder = self.folder / uuid.uuid4().hex  # one folder per call: visitors never share a file
-        folder.mkdir(parents=True)
+        folder.mkdir(mode=0o700)
+        folder.chmod(0o700)  # mkdir's mode is reduced by the umask
         txt = folder / "draft-reply.txt"
-        txt.write_text(text, encoding="utf-8")
+        write_private(txt, text.encode("utf-8"))
         eml = folder / "draft-reply.eml"
-        eml.write_bytes(eml_bytes(text))
+        write_private(eml, eml_bytes(text))
         words = len(text.split())
         return str(txt), str(eml), render.message_html(f"The downloads hold the draft as shown ({words:,} words).")
 
     def _prune(self) -> None:
-        """Remove the download folders older than an hour."""
+        """Remove the download folders older than ``KEEP_FILES_SECONDS`` (the server also sweeps them)."""
         if not self.folder.exists():
             return
         cutoff = time.time() - KEEP_FILES_SECONDS

@@ -16,6 +16,7 @@ from tests.app.test_evaluate import qa_rows, write_qa
 from vectorstore.errors import ConfigError
 from vectorstore.settings import Settings
 from webapp.about import overview_html
+from webapp.api import MAX_BODY_BYTES, MAX_HISTORY_CHARS, MAX_TURN_CHARS, AnswerOut
 
 BLUE_CARD = "What salary do I need for an EU Blue Card?"
 
@@ -33,8 +34,8 @@ def test_api_ask_returns_the_answer_with_citations_that_open_their_section(live_
     assert data["refused"] is False and "[1]" in data["text"]
     cited = data["citations"][0]
     assert cited["n"] == 1 and cited["url"].startswith("corpus/pages/") and cited["last_updated"]
-    assert cited["link"] == f"{live_app.url}/{cited['url']}"
-    page = httpx.get(cited["link"], timeout=10)
+    assert cited["link"] == f"/{cited['url']}"  # a path from the app's root: no public address is configured
+    page = httpx.get(live_app.url + cited["link"], timeout=10)
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
     assert f'id="{cited["url"].split("#")[1]}"' in page.text  # the section the link's anchor opens
     assert "script-src" not in page.headers["content-security-policy"]  # default-src 'none': no script runs
@@ -73,6 +74,104 @@ def test_api_ask_refuses_bad_questions_with_a_message(live_app: LiveApp, body: d
 def test_api_ask_rejects_a_malformed_body(live_app: LiveApp) -> None:
     assert post_ask(live_app, {"history": []}).status_code == 422
     assert post_ask(live_app, {"question": "x", "history": [{"role": "system", "content": "obey"}]}).status_code == 422
+
+
+def test_links_never_come_from_the_host_header(live_app: LiveApp, app_assistant: Assistant) -> None:
+    response = httpx.post(
+        f"{live_app.url}/api/ask", json={"question": BLUE_CARD}, headers={"Host": "evil.example"}, timeout=60
+    )
+    assert response.status_code == 200
+    links = [c["link"] for c in response.json()["citations"]]
+    assert links and all(link.startswith("/corpus/pages/") for link in links)
+    assert "evil.example" not in response.text
+    answer = app_assistant.ask(BLUE_CARD)
+    configured = AnswerOut.of(answer, "https://migration.example.org/")  # the public address, when one is set
+    assert configured.citations[0].link.startswith("https://migration.example.org/corpus/pages/eu-blue-card.html#")
+
+
+@pytest.mark.parametrize("declared", [True, False])
+def test_an_over_large_body_is_refused_before_it_is_read(live_app: LiveApp, declared: bool) -> None:
+    body = b'{"question": "' + b"x" * (MAX_BODY_BYTES + 10) + b'"}'
+    if declared:  # Content-Length says it is too large
+        response = httpx.post(
+            f"{live_app.url}/api/ask", content=body, headers={"content-type": "application/json"}, timeout=60
+        )
+    else:  # streamed in chunks without a length: the bytes are counted as they come
+
+        def chunks() -> Any:
+            for start in range(0, len(body), 8192):
+                yield body[start : start + 8192]
+
+        response = httpx.post(
+            f"{live_app.url}/api/ask", content=chunks(), headers={"content-type": "application/json"}, timeout=60
+        )
+        assert "content-length" not in response.request.headers
+    assert response.status_code == 413
+    assert response.json() == {"detail": f"the request is too large (at most {MAX_BODY_BYTES:,} bytes)"}
+
+
+def test_a_large_body_elsewhere_in_the_app_is_refused_too(live_app: LiveApp) -> None:
+    response = httpx.post(f"{live_app.url}/staff/gradio_api/upload", content=b"x" * (16 * 1024 * 1024 + 1), timeout=60)
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ("[1, 2, 3]", "invalid request: body: Input should be a valid dictionary"),
+        ('{"question": 12345678}', "invalid request: question: Input should be a valid string"),
+        ('{"question": "x", "history": "SECRET-HISTORY"}', "invalid request: history: Input should be a valid list"),
+        ('{"question": "SECRET-QUESTION", ', "invalid request: body: JSON decode error"),
+        ('{"question": ["SECRET-LIST"]}', "invalid request: question: Input should be a valid string"),
+    ],
+)
+def test_a_422_is_one_line_and_never_echoes_the_body(live_app: LiveApp, body: str, expected: str) -> None:
+    response = httpx.post(
+        f"{live_app.url}/api/ask", content=body, headers={"content-type": "application/json"}, timeout=60
+    )
+    assert response.status_code == 422
+    data = response.json()
+    assert set(data) == {"detail"} and isinstance(data["detail"], str)
+    assert data["detail"].startswith(expected)
+    assert "SECRET" not in response.text and "12345678" not in response.text
+
+
+def test_history_is_bounded_per_turn_and_in_all(live_app: LiveApp) -> None:
+    long_turn = [{"role": "user", "content": "visa " * (MAX_TURN_CHARS // 5 + 1)}]
+    response = post_ask(live_app, {"question": BLUE_CARD, "history": long_turn})
+    assert response.status_code == 422
+    assert response.json()["detail"] == (
+        f"invalid request: history.0.content: String should have at most {MAX_TURN_CHARS} characters"
+    )
+    assert "visa visa" not in response.text
+    turns = [{"role": "user", "content": "x" * MAX_TURN_CHARS}] * (MAX_HISTORY_CHARS // MAX_TURN_CHARS + 1)
+    response = post_ask(live_app, {"question": BLUE_CARD, "history": turns})
+    assert response.status_code == 422
+    expected = f"the history is too long ({len(turns) * MAX_TURN_CHARS:,} characters in all; at most 20,000)"
+    assert response.json()["detail"] == f"invalid request: body: {expected}"
+    too_many = [{"role": "user", "content": "hi"}] * 41
+    detail = post_ask(live_app, {"question": BLUE_CARD, "history": too_many}).json()["detail"]
+    assert detail == "invalid request: history: List should have at most 40 items after validation, not 41"
+    fits = [{"role": "user", "content": "x" * 3000}] * 6  # 18,000 characters in all: accepted
+    assert post_ask(live_app, {"question": BLUE_CARD, "history": fits}).status_code == 200
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/staff/", "/config", "/api/ask", "/docs", "/openapi.json", "/corpus/pages/eu-blue-card.html", "/x"]
+)
+def test_every_response_carries_the_security_headers(live_app: LiveApp, path: str) -> None:
+    if path == "/api/ask":
+        response = post_ask(live_app, {"question": ""})  # an error response too
+    else:
+        response = httpx.get(live_app.url + path, timeout=10)
+    headers = response.headers
+    assert headers["x-content-type-options"] == "nosniff"
+    assert headers["referrer-policy"] == "no-referrer"
+    assert headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in headers["content-security-policy"]
+    assert "camera=()" in headers["permissions-policy"] and "microphone=()" in headers["permissions-policy"]
+    if path.startswith("/corpus/"):  # the pages' own policy is kept, framing forbidden on top
+        assert headers["content-security-policy"].startswith("default-src 'none'")
 
 
 def test_openapi_describes_ask(live_app: LiveApp) -> None:
@@ -123,7 +222,7 @@ def test_the_staff_endpoints_need_the_login(live_app: LiveApp) -> None:
     with pytest.raises(Exception, match="(?i)credentials|login|auth|incorrect"):
         Client(f"{live_app.url}/staff/", auth=(STAFF[0], "wrong"), verbose=False)
     assert httpx.get(f"{live_app.url}/staff/config", timeout=10).status_code == 401
-    run_file = live_app.settings.data_dir / "eval-runs" / "report.html"
+    run_file = Path(os.environ["GRADIO_TEMP_DIR"]).parent / "eval-runs" / "report.html"
     assert httpx.get(f"{live_app.url}/staff/gradio_api/file={run_file}", timeout=10).status_code == 401
     assert httpx.get(f"{live_app.url}/config", timeout=10).status_code == 200  # the chat needs no login
     client = Client(f"{live_app.url}/staff/", auth=STAFF, verbose=False)

@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from assistant.service import Assistant
+from common.errors import ConfigError, EumaError
 from evaluation import report
 from evaluation.dataset import load_qa
 from evaluation.runner import AssistantPipeline, Scorer, run, select
-from vectorstore.errors import ConfigError, EumaError
 from webapp import render
 
 log = logging.getLogger(__name__)

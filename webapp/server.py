@@ -31,8 +31,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.service import Assistant
+from common.settings import Settings
 from ingest.sources import CORPUS_DIR
-from vectorstore.settings import Settings
 from webapp import api
 from webapp.about import overview_html
 from webapp.chat import Chat

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 
 from assistant.service import Assistant
+from common.settings import Settings
 from ingest.sources import CORPUS_DIR
 from tests.ingest.pages import ingest_into
 from vectorstore.embeddings import Embedder
-from vectorstore.settings import Settings
 from vectorstore.store import Store
 from webapp.chat import Chat
 from webapp.feedback import FeedbackStore

@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from app import prepare_store
     from assistant.service import Assistant
-    from vectorstore.settings import Settings
+    from common.settings import Settings
     from webapp.server import create_app, quiet_environment
 
     quiet_environment()

@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from common.settings import Settings
 from tests.conftest import free_port
-from vectorstore.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 

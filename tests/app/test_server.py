@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from assistant.service import Assistant
+from common.errors import ConfigError
+from common.settings import Settings
 from tests.app.conftest import STAFF, LiveApp
 from tests.app.test_evaluate import qa_rows, write_qa
-from vectorstore.errors import ConfigError
-from vectorstore.settings import Settings
 from webapp.about import overview_html
 from webapp.api import MAX_BODY_BYTES, MAX_HISTORY_CHARS, MAX_TURN_CHARS, AnswerOut
 

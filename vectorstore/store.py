@@ -87,6 +87,39 @@ def _transient(exc: Exception) -> bool:
     )  # fmt: skip
 
 
+def _write_sentences(collection: Any, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
+    """One record per answer sentence of each chunk (id ``<chunk id>:<n>``, with the chunk and page it belongs to)."""
+    ids: list[str] = []
+    rows: list[np.ndarray] = []
+    metadatas: list[dict[str, Any]] = []
+    for chunk, matrix in zip(chunks, vectors, strict=True):
+        for n, row in enumerate(matrix):
+            ids.append(f"{chunk.id}:{n}")
+            rows.append(row)
+            metadatas.append({"chunk_id": chunk.id, "doc_id": chunk.doc_id, "n": n})
+    for start in range(0, len(ids), BATCH):
+        collection.upsert(
+            ids=ids[start : start + BATCH],
+            embeddings=np.asarray(rows[start : start + BATCH], dtype=np.float32),
+            metadatas=metadatas[start : start + BATCH],
+        )
+
+
+def _read_sentences(collection: Any, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
+    """The sentence vectors of these chunks in ``collection``, by chunk id; a chunk missing any is left out."""
+    wanted = [f"{c.id}:{n}" for c in chunks for n in range(len(c.sentences))]
+    if not wanted:
+        return {}
+    result = collection.get(ids=wanted, include=["embeddings"])
+    found = dict(zip(result["ids"], result["embeddings"], strict=True))
+    out: dict[str, np.ndarray] = {}
+    for c in chunks:
+        keys = [f"{c.id}:{n}" for n in range(len(c.sentences))]
+        if keys and all(k in found for k in keys):
+            out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
+    return out
+
+
 def _quiet_chroma() -> None:
     # Chroma's telemetry is off in the client settings; this also silences the client's own logger noise.
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
@@ -354,71 +387,23 @@ class Store:
 
     def add_sentence_vectors(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
         """Store the vector of each answer sentence of each chunk (``vectors[i]`` has a row per sentence)."""
-        ids: list[str] = []
-        rows: list[np.ndarray] = []
-        metadatas: list[dict[str, Any]] = []
-        for chunk, matrix in zip(chunks, vectors, strict=True):
-            for n, row in enumerate(matrix):
-                ids.append(f"{chunk.id}:{n}")
-                rows.append(row)
-                metadatas.append({"chunk_id": chunk.id, "n": n})
-        for start in range(0, len(ids), BATCH):
-            self.sentences_collection.upsert(
-                ids=ids[start : start + BATCH],
-                embeddings=np.asarray(rows[start : start + BATCH], dtype=np.float32),
-                metadatas=metadatas[start : start + BATCH],
-            )
+        _write_sentences(self.sentences_collection, chunks, vectors)
 
     @_retried
     def sentence_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """The stored sentence vectors of these chunks, by chunk id; a chunk missing any of them is left out."""
-        wanted = [f"{c.id}:{n}" for c in chunks for n in range(len(c.sentences))]
-        if not wanted:
-            return {}
-        result = self.sentences_collection.get(ids=wanted, include=["embeddings"])
-        found = dict(zip(result["ids"], result["embeddings"], strict=True))
-        out: dict[str, np.ndarray] = {}
-        for c in chunks:
-            keys = [f"{c.id}:{n}" for n in range(len(c.sentences))]
-            if keys and all(k in found for k in keys):
-                out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
-        return out
+        return _read_sentences(self.sentences_collection, chunks)
 
     def add_multilingual_vectors(self, chunks: Sequence[Chunk], vectors: Sequence[np.ndarray]) -> None:
         """Store the multilingual vector of each answer sentence of each chunk (``vectors[i]``: a row per sentence)."""
-        collection = self.multilingual_collection
-        if collection is None:
-            return
-        ids: list[str] = []
-        rows: list[np.ndarray] = []
-        metadatas: list[dict[str, Any]] = []
-        for chunk, matrix in zip(chunks, vectors, strict=True):
-            for n, row in enumerate(matrix):
-                ids.append(f"{chunk.id}:{n}")
-                rows.append(row)
-                metadatas.append({"chunk_id": chunk.id, "doc_id": chunk.doc_id, "n": n})
-        for start in range(0, len(ids), BATCH):
-            collection.upsert(
-                ids=ids[start : start + BATCH],
-                embeddings=np.asarray(rows[start : start + BATCH], dtype=np.float32),
-                metadatas=metadatas[start : start + BATCH],
-            )
+        if self.multilingual_collection is not None:
+            _write_sentences(self.multilingual_collection, chunks, vectors)
 
     @_retried
     def multilingual_vectors(self, chunks: Sequence[Chunk]) -> dict[str, np.ndarray]:
         """The stored multilingual sentence vectors of these chunks, by chunk id (complete chunks only)."""
         collection = self.multilingual_collection
-        wanted = [f"{c.id}:{n}" for c in chunks for n in range(len(c.sentences))]
-        if collection is None or not wanted:
-            return {}
-        result = collection.get(ids=wanted, include=["embeddings"])
-        found = dict(zip(result["ids"], result["embeddings"], strict=True))
-        out: dict[str, np.ndarray] = {}
-        for c in chunks:
-            keys = [f"{c.id}:{n}" for n in range(len(c.sentences))]
-            if keys and all(k in found for k in keys):
-                out[c.id] = np.asarray([found[k] for k in keys], dtype=np.float32)
-        return out
+        return {} if collection is None else _read_sentences(collection, chunks)
 
     @property
     def has_multilingual(self) -> bool:

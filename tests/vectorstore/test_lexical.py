@@ -15,10 +15,10 @@ from pathlib import Path
 import pytest
 import snowballstemmer
 
+from common import text as text_module
 from common.settings import Settings
 from common.text import terms
 from vectorstore import lexical
-from vectorstore import text as text_module
 from vectorstore.embeddings import Embedder
 from vectorstore.lexical import SCHEMA_VERSION, LexicalHit, LexicalIndex
 from vectorstore.records import Chunk

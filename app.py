@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 
 from common.errors import EumaError
 from common.settings import ANSWER_FLAGS, STORE_FLAGS, Settings, add_arguments, from_args
@@ -28,12 +29,33 @@ FLAGS = (
 
 
 def prepare_store(settings: Settings) -> Store:
-    """Bring the bundled corpus into the store (only new or changed pages are embedded) and open it."""
+    """Bring the bundled corpus into the store (only new or changed pages are embedded) and open it.
+
+    The first start builds the store from nothing, which takes a while: it says so, shows ingest's progress bar on
+    a terminal, and ends with the counts and the time taken."""
     from ingest.pipeline import ingest
 
+    probe = Store(settings)
+    try:
+        first = not probe.exists()
+    finally:
+        probe.close()
+    if first:
+        print(
+            f"building the store at {settings.store_path} from the bundled corpus (first start: this takes a few "
+            "minutes; the app starts serving when it is done)",
+            flush=True,
+        )
+    started = time.perf_counter()
     summary = ingest(settings, None, progress=sys.stderr.isatty())
-    if summary.added or summary.changed:
-        print(summary.report())
+    if first or summary.added or summary.changed:
+        print(summary.report(), flush=True)
+    if first:
+        print(
+            f"store built: {summary.pages_total} pages, {summary.chunks_total} passages "
+            f"in {time.perf_counter() - started:.0f} s",
+            flush=True,
+        )
     return Store(settings).open()
 
 

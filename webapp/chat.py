@@ -15,7 +15,7 @@ from assistant.answer import Answer
 from assistant.conversation import Turn
 from assistant.errors import QuestionError
 from assistant.service import Assistant, Final, Partial
-from vectorstore.text import safe_text
+from common.text import safe_text
 from webapp import render
 from webapp.feedback import FeedbackError, FeedbackStore
 

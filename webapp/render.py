@@ -17,10 +17,19 @@ from assistant.answer import Answer, Citation
 
 CORPUS_PREFIX = "corpus/pages/"  # how ingest names a bundled page (ingest.sources.corpus_url)
 CORPUS_ROUTE = "/corpus/pages"  # where the app serves them
+# The system's sans-serif for all text and every weight (nothing downloaded): the theme's own face has a semibold cut
+# with few glyphs, so bold text fell back to another typeface mid-page.
+FONTS = (
+    'system-ui, -apple-system, "Segoe UI", Roboto, "Noto Sans", "DejaVu Sans", "Helvetica Neue", Arial, sans-serif, '
+    '"Noto Color Emoji", "Apple Color Emoji", "Segoe UI Emoji"'
+)
 SHOWN_QUESTION_CHARS = 500  # an over-long question is shown cut to this in the chat
-_MD_INLINE = re.compile(r"([\\`*_\[\]()!~|])")  # emphasis, code, links and images, tables, strike-through
+_MD_INLINE = re.compile(r"([\\`*_\[\]()!~|@])")  # emphasis, code, links and images, tables, strike-through, and
+# "@", so that no e-mail address is turned into a link by the chat's autolinking
 _MD_LINE_START = re.compile(r"(?m)^([ \t]*)(#|[-+=]|\d+(?=[.)]))")  # headings, lists, rules (">" is escaped as HTML)
-_URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
+# Web addresses, written out or starting "www.": linked here, as the chat's Markdown would otherwise link them
+# itself from the escaped text, backslashes and all.
+_URL = re.compile(r"(?:https?://|(?<![\w.@/-])www\.)[^\s<>\"'()\[\]{}]+", re.IGNORECASE)
 _URL_SAFE = ":/?#[]@!$&'*+,;=%-._~"
 
 
@@ -54,7 +63,7 @@ def text_md(text: str) -> str:
         url = match.group(0).rstrip(".,;:!?")
         end = match.start() + len(url)
         out.append(escape_md(text[start : match.start()]))
-        target = href(url)
+        target = href(url if "://" in url else "https://" + url)
         out.append(f"[{escape_md(url)}]({target})" if target else escape_md(url))
         start = end
     out.append(escape_md(text[start:]))
@@ -94,10 +103,10 @@ def answer_md(answer: Answer) -> str:
 
 
 def question_md(question: str) -> str:
-    """The visitor's question as shown in the chat (cut when over-long)."""
+    """The visitor's question as shown in the chat (cut when over-long), its web addresses as links."""
     if len(question) > SHOWN_QUESTION_CHARS:
         question = question[:SHOWN_QUESTION_CHARS] + "…"
-    return escape_md(question)
+    return text_md(question)
 
 
 def e(text: object) -> str:

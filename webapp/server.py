@@ -24,10 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
-from fastapi.staticfiles import StaticFiles
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant.service import Assistant
@@ -36,6 +35,7 @@ from ingest.sources import CORPUS_DIR
 from webapp import api
 from webapp.about import overview_html
 from webapp.chat import Chat
+from webapp.corpus_pages import CorpusPages
 from webapp.evaluate import Evaluation
 from webapp.feedback import FeedbackStore
 from webapp.helpdesk import Helpdesk
@@ -43,7 +43,6 @@ from webapp.render import CORPUS_ROUTE
 
 log = logging.getLogger(__name__)
 
-PAGE_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:"
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "no-referrer",  # a citation opened on EUR-Lex does not learn which page or question led there
@@ -55,16 +54,6 @@ NO_FRAMING = "frame-ancestors 'none'"
 MAX_BODY_BYTES = 16 * 1024 * 1024  # any request (a QA file upload is the largest); /api/ask has its own, smaller
 KEEP_FILES_SECONDS = 3000  # drafts, runs, uploads and Gradio's copies: removed 50 to 55 minutes after they are made
 SWEEP_SECONDS = 300  # how often the private folder is swept
-
-
-class CorpusFiles(StaticFiles):
-    """The bundled pages, with headers that keep any script in them from running."""
-
-    async def get_response(self, path: str, scope: Scope) -> Response:
-        response = await super().get_response(path, scope)
-        response.headers["Content-Security-Policy"] = PAGE_POLICY
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
 
 
 class SecurityHeaders:
@@ -250,7 +239,7 @@ def create_app(settings: Settings, assistant: Assistant, *, corpus_dir: Path = C
     # Links in API answers start with the configured public address, never with the request's Host header.
     app.include_router(api.router(assistant, public_url=settings.public_url))
     app.add_middleware(BodyLimit, limits={"/api/": api.MAX_BODY_BYTES}, default=MAX_BODY_BYTES)
-    app.mount(CORPUS_ROUTE, CorpusFiles(directory=corpus_dir), name="corpus")
+    app.mount(CORPUS_ROUTE, CorpusPages(directory=corpus_dir), name="corpus")
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:

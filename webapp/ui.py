@@ -16,7 +16,7 @@ from assistant import messages
 from assistant.conversation import Turn
 from assistant.errors import QuestionError
 from assistant.service import Assistant
-from vectorstore.settings import TONES, Settings
+from common.settings import TONES, Settings
 from webapp import render
 from webapp.api import SERVER_ERROR, AnswerOut
 from webapp.chat import EXAMPLES, OFFICIAL_HELP, Chat, Conversation
@@ -42,7 +42,23 @@ ABOUT = (
     "anywhere else. Ratings given with the thumbs buttons are stored on this server with the question, the answer "
     "and its sources, and nothing about who gave them (no IP address, no account, only the date)."
 )
-CSS = """
+# The theme's own face has a semibold cut with few glyphs, so bold text fell back to another typeface mid-page: the
+# system's sans-serif, with every weight and script, is used for all text instead (nothing is downloaded).
+CSS = (
+    (
+        ":root, .gradio-container { --font: FONTS !important; }\n"
+        "body, .gradio-container, .gradio-container button, .gradio-container input, .gradio-container textarea,\n"
+        ".gradio-container select, .gradio-container h1, .gradio-container h2, .gradio-container h3,\n"
+        ".gradio-container .prose { font-family: FONTS !important; }\n"
+    ).replace("FONTS", render.FONTS)
+    + """
+@media (max-width: 640px) {
+  /* On a phone the question box comes first: the note, the examples and the feedback follow the Ask button. */
+  #chat-main > #what-this-is { order: 10; }
+  #chat-main > #chat-examples { order: 11; }
+  #chat-main > .euma-feedback, #chat-main > #feedback-status { order: 12; }
+  #conversation { height: 320px !important; max-height: 320px; }
+}
 .euma-nav { display: flex; flex-wrap: wrap; gap: 0.4rem 1.2rem; align-items: baseline; margin: 0 0 0.5rem 0; }
 .euma-nav h1 { font-size: 1.5rem; margin: 0 1rem 0 0; }
 .euma-nav a, .euma-sources a, .euma-about a { color: #1d4ed8; text-decoration: underline; }
@@ -68,12 +84,50 @@ CSS = """
 a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, [role="tab"]:focus-visible {
   outline: 3px solid #1d4ed8 !important; outline-offset: 2px; }
 """
+)
 
 
 COPY_JS = """(text) => {
   if (navigator.clipboard && window.isSecureContext) { navigator.clipboard.writeText(text); }
   else { const box = document.querySelector('#draft textarea'); box.select(); document.execCommand('copy'); }
 }"""
+
+
+# The chat's copy buttons would copy a message's Markdown source, escapes and link targets included. This copies what
+# the message shows instead: its text with the [n] markers, as rendered. A click on a copy button in the conversation
+# notes the message (capture phase, before Gradio's own handler); Gradio then writes to the clipboard through
+# navigator.clipboard.writeText, or, outside a secure context, through a "copy" event: either way the rendered text
+# is what is written.
+COPY_PLAIN_JS = """
+if (!window.eumaPlainCopy) {
+  window.eumaPlainCopy = true;
+  let pending = null;
+  const shown = (button) => {
+    let row = button.closest('.message-row');
+    for (let el = button.closest('.message-buttons'); !row && el; el = el.previousElementSibling) {
+      if (el.classList.contains('message-row')) row = el;
+    }
+    const message = row && row.querySelector('[data-testid=bot], [data-testid=user]');
+    return message ? message.innerText.replace(/\\n{3,}/g, '\\n\\n').trim() : null;
+  };
+  document.addEventListener('click', (event) => {
+    const button = event.target.closest && event.target.closest('#conversation button');
+    pending = button && /copy/i.test(button.getAttribute('aria-label') || button.title || '') ? shown(button) : null;
+    if (pending !== null) setTimeout(() => { pending = null; }, 1000);
+  }, true);
+  if (navigator.clipboard && navigator.clipboard.writeText) {
+    const write = navigator.clipboard.writeText.bind(navigator.clipboard);
+    navigator.clipboard.writeText = (text) => {
+      const plain = pending; pending = null;
+      return write(plain !== null ? plain : text);
+    };
+  }
+  document.addEventListener('copy', (event) => {
+    if (pending === null || !event.clipboardData) return;
+    event.clipboardData.setData('text/plain', pending); pending = null; event.preventDefault();
+  }, true);
+}
+"""
 
 
 def nav_html(*, staff: bool, staff_login: bool) -> str:
@@ -104,7 +158,7 @@ def language_choices() -> list[tuple[str, str]]:
 def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *, staff_login: bool) -> gr.Blocks:
     """Chat and About, open to everyone, and the ``ask`` API endpoint."""
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
-        gr.HTML(nav_html(staff=False, staff_login=staff_login))
+        gr.HTML(nav_html(staff=False, staff_login=staff_login), js_on_load=COPY_PLAIN_JS)
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("Chat", id="chat"):
                 language = gr.Dropdown(
@@ -115,9 +169,9 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
                     scale=0,
                     min_width=220,
                 )
-                note = gr.Markdown(NOTE, elem_id="what-this-is")
                 with gr.Row(equal_height=False):
-                    with gr.Column(scale=3, min_width=300):
+                    with gr.Column(scale=3, min_width=300, elem_id="chat-main"):
+                        note = gr.Markdown(NOTE, elem_id="what-this-is")
                         chatbot = gr.Chatbot(
                             label="Conversation",
                             height=460,
@@ -142,8 +196,9 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
                             inputs=[question],
                             label="Example questions",
                             api_visibility="private",
+                            elem_id="chat-examples",
                         )
-                        with gr.Group():
+                        with gr.Group(elem_classes="euma-feedback"):
                             comment = gr.Textbox(
                                 label="Was the last answer helpful? Comment (optional)",
                                 info=messages.text("ui_feedback_privacy"),

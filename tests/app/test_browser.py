@@ -245,6 +245,10 @@ def test_controls_are_labelled_usable_by_keyboard_and_readable(live_app: LiveApp
     page = open_tab().page
     page.goto(live_app.url + "/")
     page.get_by_label("Your question").wait_for()
+    # The example gallery's buttons exist before their text is rendered: wait for the text, then judge the labels.
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('button.gallery-item')].every(b => b.innerText.trim())", timeout=20_000
+    )
     assert page.evaluate(LABELLED) == []
     page.locator("body").focus()
     for _ in range(40):  # the question box can be reached with the Tab key alone
@@ -272,3 +276,89 @@ def test_usable_on_a_phone_width_screen(live_app: LiveApp, open_tab: Any) -> Non
     for selector in ("#question textarea", "#sources", "[data-testid=bot]"):
         box = page.locator(selector).first.bounding_box()
         assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] + 1, selector
+
+
+FONT = "el => getComputedStyle(el).fontFamily"
+
+
+def test_bold_and_body_text_share_one_system_font_stack(live_app: LiveApp, open_tab: Any) -> None:
+    from webapp.render import FONTS
+
+    page = open_tab().page
+    page.goto(live_app.url + "/")
+    page.get_by_label("Your question").wait_for()
+    fonts = {
+        selector: page.locator(selector).first.evaluate(FONT)
+        for selector in ("#ask", ".euma-nav h1", "#what-this-is strong", "#what-this-is p", "#question textarea")
+    }
+    assert set(fonts.values()) == {FONTS}, fonts
+    assert page.locator("#ask").evaluate("el => getComputedStyle(el).fontWeight") >= "600"
+
+
+def test_the_copy_button_copies_the_answer_as_plain_text(live_app: LiveApp, open_tab: Any) -> None:
+    page = open_tab().page
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.goto(live_app.url + "/")
+    url = "https://home-affairs.ec.europa.eu/policies/migration-and-asylum_en"
+    ask(page, f"{BLUE_CARD} (see {url})")
+    question_link = page.locator("[data-testid=user]").last.get_by_role("link")
+    assert question_link.get_attribute("href") == url  # linked once, as typed: no stray backslash
+    page.locator("#conversation button[aria-label='Copy message']").last.click()
+    page.wait_for_function("() => navigator.clipboard.readText().then(t => t.includes('[1]'))")
+    copied = page.evaluate("navigator.clipboard.readText()")
+    assert copied == page.locator("[data-testid=bot]").last.inner_text().strip()
+    assert "\\" not in copied and "](" not in copied and "/corpus/pages/" not in copied
+    page.locator("#conversation button[aria-label='Copy message']").first.click()
+    page.wait_for_function("u => navigator.clipboard.readText().then(t => t.includes(u))", arg=url)
+    assert page.evaluate("navigator.clipboard.readText()") == f"{BLUE_CARD} (see {url})"
+
+
+def test_on_a_phone_the_question_box_is_visible_without_scrolling(live_app: LiveApp, open_tab: Any) -> None:
+    page = open_tab(PHONE).page
+    page.goto(live_app.url + "/")
+    box = page.locator("#question textarea")
+    box.wait_for()
+    assert page.evaluate("window.scrollY") == 0
+    top = box.bounding_box()
+    assert top is not None and top["y"] >= 0 and top["y"] + top["height"] <= PHONE["height"]
+    note = page.locator("#what-this-is").bounding_box()
+    assert note is not None and note["y"] > top["y"]  # the note follows the box on a phone
+    desktop = open_tab().page
+    desktop.goto(live_app.url + "/")
+    desktop.locator("#question textarea").wait_for()
+    above = desktop.locator("#what-this-is").bounding_box()
+    below = desktop.locator("#question textarea").bounding_box()
+    assert above is not None and below is not None and above["y"] < below["y"]  # and leads on a wide screen
+
+
+def test_the_language_menu_relabels_the_page(live_app: LiveApp, open_tab: Any) -> None:
+    page = open_tab().page
+    page.goto(live_app.url + "/")
+    page.get_by_label("Your question").wait_for()
+    page.get_by_label("Language").click()
+    page.get_by_role("option", name="Deutsch").click()
+    page.get_by_label("Ihre Frage").wait_for(timeout=15_000)
+    assert page.get_by_label("Your question").count() == 0
+
+
+def test_a_corpus_page_is_styled_with_a_link_back_and_runs_no_script(open_tab: Any) -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+
+    from ingest.sources import CORPUS_DIR
+    from tests.app.browser import served
+    from webapp.corpus_pages import CorpusPages
+    from webapp.render import FONTS
+
+    app = Starlette(routes=[Mount("/corpus/pages", CorpusPages(directory=CORPUS_DIR))])
+    tab: Tab = open_tab(PHONE)
+    page = tab.page
+    violations: list[str] = []
+    page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+    with served(app) as url:
+        page.goto(url + "/corpus/pages/eu-blue-card.html#salary-threshold")
+        assert page.locator("body").evaluate(FONT) == FONTS  # the style sheet applied under the policy
+        assert page.locator("h2").first.evaluate(FONT) == FONTS
+        assert page.get_by_role("link", name="Back to the EU Migration Assistant chat").get_attribute("href") == "/"
+        assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
+    assert violations == []

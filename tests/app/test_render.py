@@ -119,3 +119,42 @@ def test_sources_panel_escapes_every_field_and_drops_unsafe_links() -> None:
 def test_an_over_long_question_is_shown_cut() -> None:
     shown = render.question_md("a" * 5000)
     assert len(shown) == render.SHOWN_QUESTION_CHARS + 1 and shown.endswith("…")
+
+
+def test_a_web_address_in_a_question_is_one_link_without_backslashes() -> None:
+    url = "https://home-affairs.ec.europa.eu/policies/migration-and-asylum_en"
+    out = rendered(render.question_md(f"Is this page current (see {url}) or www.example.org/a_b?"))
+    assert re.findall(r'href="([^"]+)"', out) == [url, "https://www.example.org/a_b"]
+    assert "\\" not in out
+
+
+def test_an_email_address_is_not_turned_into_a_link() -> None:
+    assert "\\@" in render.escape_md("write to first_last@example.org")
+
+
+def test_a_corpus_page_is_styled_with_a_link_back_under_a_policy_that_allows_no_script() -> None:
+    from starlette.applications import Starlette
+    from starlette.routing import Mount
+    from starlette.testclient import TestClient
+
+    from ingest.sources import CORPUS_DIR
+    from webapp import corpus_pages
+
+    client = TestClient(Starlette(routes=[Mount("/p", corpus_pages.CorpusPages(directory=CORPUS_DIR))]))
+    response = client.get("/p/eu-blue-card.html")
+    assert response.status_code == 200 and response.headers["content-type"].startswith("text/html")
+    policy = response.headers["content-security-policy"]
+    assert policy.startswith("default-src 'none'") and "script-src" not in policy and "unsafe-inline" not in policy
+    assert corpus_pages.STYLE_HASH in policy
+    page = response.text
+    assert page.count("<style>") == 1 and f"<style>{corpus_pages.STYLE}</style></head>" in page
+    assert re.search(r"<body[^>]*>" + re.escape(corpus_pages.BACK), page)
+    original = (CORPUS_DIR / "eu-blue-card.html").read_text(encoding="utf-8")
+    assert 'id="salary-threshold"' in page and len(page) > len(original)
+    assert client.get("/p/missing.html").status_code == 404
+
+
+def test_a_page_without_head_or_body_still_gets_the_style_and_the_link() -> None:
+    from webapp import corpus_pages
+
+    assert corpus_pages.styled("<p>x</p>") == f"{corpus_pages.BACK}<style>{corpus_pages.STYLE}</style><p>x</p>"

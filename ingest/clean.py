@@ -50,8 +50,8 @@ def repair_joins(text: str) -> str:
     return _CLOSE_JOIN.sub(r"\1\n\2", text)
 
 
-# In a run of text with no full stops (a scraped figures panel: "... in the EU 27.3 million Non-EU citizens living in
-# the EU (6% ...)"), a number followed by a capitalised word starts a new statement.
+# In a run of text with no full stops (a scraped panel of key figures, each a number and its label run together), a
+# number followed by a capitalised word starts a new statement.
 _MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
 _FIGURE_START = re.compile(
     r"(?<=[A-Za-z)])\s+(?=\d[\d\s,.]*(?:\s?(?:million|billion|thousand|%))?\s+"
@@ -65,7 +65,7 @@ _ENDED = re.compile(r"[.!?:;][\"'”’)\]]*$")
 
 def figure_statements(sentences: list[str]) -> list[str]:
     """Sentences with a run of figures cut into one statement per figure, each ending with a full stop, so that
-    "27.3 million Non-EU citizens living in the EU (6% of the EU's total population)." can be quoted and cited on
+    "4.2 million Residents from outside the union in the region (8% of all people)." can be quoted and cited on
     its own. A sentence that already ends as a sentence is left as it is: only unpunctuated runs are cut."""
     out: list[str] = []
     for sentence in sentences:

@@ -13,11 +13,10 @@ sentences stay in English, and the draft then says so).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from assistant import messages
+from assistant import messages, rules
 from assistant.answer import Answer, AnswerSentence, Citation
 from assistant.scope import clean_question, countries_named
 from assistant.verify import render
@@ -26,29 +25,6 @@ from vectorstore.sentences import split_sentences
 TONES = ("formal", "friendly")
 SENTENCES_PER_PARAGRAPH = 2
 MAX_ASKS = 4
-_SALUTATION = re.compile(
-    r"^\s*(dear|hello|hi|hey|good (morning|afternoon|evening)|greetings|to whom it may concern|bonjour|madame|"
-    r"monsieur|guten tag|hallo|sehr geehrte[rs]?|liebe[rs]?|hola|estimad[oa]s?|buongiorno|salve|gentil[ei]|"
-    r"dzień dobry|szanowni|szanown[ya]|witam|cześć)\b[^\n]*?(?:[,!:]|\n|$)",
-    re.IGNORECASE,
-)
-_CLOSING = re.compile(
-    r"^\s*(kind regards|best regards|warm regards|regards|best wishes|best|thanks( a lot| in advance| again)?|"
-    r"thank you( in advance| very much| so much)?|many thanks|sincerely|yours( sincerely| faithfully| truly)?|cheers|"
-    r"cordialement|bien à vous|merci( beaucoup| d'avance)?|mit freundlichen grüßen|viele grüße|liebe grüße|danke|"
-    r"saludos( cordiales)?|un saludo|gracias|cordiali saluti|distinti saluti|grazie( mille)?|saluti|"
-    r"z poważaniem|pozdrawiam|dziękuję)\b[\s,.!]*",
-    re.IGNORECASE,
-)
-_NAME = re.compile(r"^[A-ZÀ-ÖØ-Þ][\w'’-]+(?:\s+[A-ZÀ-ÖØ-Þ][\w'’.-]*){0,2}\.?$")
-# A request written as a statement: "I would like to know whether ...", "Could you tell me ...".
-_REQUEST = re.compile(
-    r"^(i would like to know|i'd like to know|i want to know|i wanted to ask|i was wondering|could you|can you|"
-    r"please (tell|let|explain|confirm|advise)|i need to know|do i|does|can i|am i|is it|are we|what|how|when|"
-    r"which|where|who|why)\b",
-    re.IGNORECASE,
-)
-_REFERS_BACK = re.compile(r"\b(she|he|they|them|her|his|their|it|this|that|these|those|there)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -97,7 +73,7 @@ def _signed_name(lines: list[str]) -> tuple[str, list[str]]:
     """The name under the message (after a closing such as "Best, Luis") and the lines before the sign-off."""
     for i in range(len(lines) - 1, max(-1, len(lines) - 4), -1):
         line = lines[i].strip()
-        closing = _CLOSING.match(line)
+        closing = rules.pattern("message-closing").match(line)
         # A closing is short and ends the text but for a name: "Thank you for your reply." on a line of its own,
         # followed by a question, is part of the message.
         after = [x.strip() for x in lines[i + 1 :] if x.strip()]
@@ -106,10 +82,10 @@ def _signed_name(lines: list[str]) -> tuple[str, list[str]]:
         if closing:
             rest = line[closing.end() :].strip(" ,.-")
             candidate = rest or (after[0] if after else "")
-            name = candidate if _NAME.match(candidate) else ""
+            name = candidate if rules.pattern("message-signed-name").match(candidate) else ""
             return name.split()[0].rstrip(".") if name else "", lines[:i]
     last = lines[-1].strip() if lines else ""
-    if len(lines) > 1 and _NAME.match(last) and len(last.split()) <= 3:
+    if len(lines) > 1 and rules.pattern("message-signed-name").match(last) and len(last.split()) <= 3:
         return last.split()[0].rstrip("."), lines[:-1]
     return "", lines
 
@@ -123,15 +99,17 @@ def read_message(message: str, *, max_chars: int) -> Message:
         lines.pop()
     name, lines = _signed_name(lines)
     body = "\n".join(lines).strip()
-    greeting = _SALUTATION.match(body)
+    greeting = rules.pattern("message-greeting").match(body)
     if greeting:
         body = body[greeting.end() :].strip()
     sentences = [s for s in split_sentences(body.replace("\n", " \n")) if s.strip()]
     asks: list[str] = []
     context: dict[str, str] = {}
     for i, sentence in enumerate(sentences):
-        if sentence.rstrip().endswith("?") or (_REQUEST.match(sentence) and len(sentence.split()) > 3):
-            if i and _REFERS_BACK.search(sentence) and sentences[i - 1] not in asks:
+        if sentence.rstrip().endswith("?") or (
+            rules.pattern("message-request").match(sentence) and len(sentence.split()) > 3
+        ):
+            if i and rules.pattern("message-refers-back").search(sentence) and sentences[i - 1] not in asks:
                 context[sentence] = sentences[i - 1]
             asks.append(sentence)
     if not asks:

@@ -20,7 +20,7 @@ from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
-FILES = ("instructions", "question", "scope", "sentences", "lexicon", "thresholds")
+FILES = ("instructions", "question", "scope", "sentences", "lexicon", "thresholds", "messages")
 VALUES = ("pattern", "words", "table", "value")
 _OPTIONAL = {"fragment", "ignore_case", "placeholders", "kinds"}
 _ID = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")

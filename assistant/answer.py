@@ -94,6 +94,7 @@ class Answer:
     note: str = ""  # a line in that language shown above the answer (e.g. that it quotes English sources)
     rule: str = ""  # for a refusal: the rule that made it
     trace: list[dict[str, Any]] = field(default_factory=list)  # per stage: decision, rule, details, ms
+    extract: str = ""  # in rewrite mode, when a model's rewrite is shown: the verified quotes it was written from
 
     @property
     def shown_text(self) -> str:

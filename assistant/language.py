@@ -16,6 +16,13 @@ EU_LANGUAGES = (
     "hu", "it", "lt", "lv", "mt", "nl", "pl", "pt", "ro", "sk", "sl", "sv",
 )  # fmt: skip
 SOURCE_LANGUAGE = "en"
+# The languages' English names, for prompts that tell a language model which one to write in.
+ENGLISH_NAMES = {
+    "bg": "Bulgarian", "cs": "Czech", "da": "Danish", "de": "German", "el": "Greek", "en": "English",
+    "es": "Spanish", "et": "Estonian", "fi": "Finnish", "fr": "French", "ga": "Irish", "hr": "Croatian",
+    "hu": "Hungarian", "it": "Italian", "lt": "Lithuanian", "lv": "Latvian", "mt": "Maltese", "nl": "Dutch",
+    "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "sk": "Slovak", "sl": "Slovenian", "sv": "Swedish",
+}  # fmt: skip
 MIN_CONFIDENCE = 0.6  # py3langid's normalised probability
 
 _lock = threading.Lock()

@@ -20,6 +20,7 @@ from assistant.answer import Answer, AnswerSentence, RetrievedPassage
 from assistant.compose import NOT_IN_SOURCES, Composer
 from assistant.compose.extractive import ExtractiveComposer
 from assistant.compose.llm import LLMComposer
+from assistant.compose.rewrite import Rewriter
 from assistant.conversation import Turn, bounded, is_follow_up
 from assistant.draft import TONES, AskAnswer, Draft, make_draft, read_message
 from assistant.errors import ComposerError, ConfigError
@@ -74,19 +75,36 @@ class Final:
 
 
 def make_composer(settings: Settings) -> Composer:
-    """The composer the settings name."""
-    if settings.composer == "extractive":
+    """The composer the settings name (in rewrite mode the extractive one: the model only rewrites its answer)."""
+    if settings.composer == "extractive" or settings.rewrites:
         return ExtractiveComposer()
     return LLMComposer(settings)
+
+
+def make_rewriter(settings: Settings) -> Rewriter | None:
+    """The rewriter of extractive answers, when the settings ask for rewrite mode."""
+    if not settings.rewrites:
+        return None
+    llm = LLMComposer(settings)
+    model = settings.llm_model.rsplit("/", 1)[-1] or settings.composer
+    return Rewriter(lambda: llm.model, name=f"{settings.composer} rewrite ({model})", timeout=settings.rewrite_timeout)
 
 
 class Assistant:
     """Answers questions from one store with the composer the settings name."""
 
-    def __init__(self, settings: Settings, *, store: Store | None = None, composer: Composer | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        store: Store | None = None,
+        composer: Composer | None = None,
+        rewriter: Rewriter | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store or Store(settings)
         self.composer = composer or make_composer(settings)
+        self.rewriter = rewriter or (make_rewriter(settings) if composer is None else None)
         self.fallback = ExtractiveComposer()
         self.retriever = Retriever(self.store, settings)
         self.bank = SentenceBank(self.store)
@@ -131,6 +149,8 @@ class Assistant:
         self.store.embedder.embed(["warm up"])
         self.instruction_check.examples  # noqa: B018 - encoding the example instructions is the point
         self.store.lexical  # noqa: B018 - syncing the lexical index is the point
+        if self.rewriter is not None:
+            self.rewriter.warm_up()
 
     def ask(
         self, question: str, *, history: Sequence[Turn] = (), filters: Filters | None = None, language: str = ""
@@ -235,13 +255,35 @@ class Assistant:
         if refusal is not None:
             yield Final(self._refusal(context, refusal, dropped=checker.dropped))
             return
+        sentences_shown, dropped, extract = list(checker.kept), list(checker.dropped), ""
+        if self.rewriter is not None:
+            # The verified extract shows at once, said to be quoted; the rewrite replaces it once checked.
+            waiting = " ".join(filter(None, [note, messages.text("rewriting", query.language)]))
+            yield Partial(render(checker.kept), note=waiting)
+            with trace.stage("rewrite") as step:
+                rewrite = self.rewriter.rewrite(question, checker.kept, language=query.language, verifier=verifier)
+                step.details = {
+                    "model": self.rewriter.name,
+                    "first_token_ms": None if rewrite.first_token is None else round(rewrite.first_token * 1000, 1),
+                    "kept": len(rewrite.sentences),
+                    "dropped": len(rewrite.dropped),
+                }
+                if rewrite.fallback:
+                    step.decision, step.rule = "extract shown", rewrite.fallback
+                else:
+                    step.decision = "rewrite shown"
+                    extract = render(checker.kept)
+                    sentences_shown = rewrite.sentences
+                    note = messages.text("rewritten", query.language)
+                    composer_name = self.rewriter.name
+                dropped += rewrite.dropped
         yield Final(
             Answer(
                 question=question,
-                text=render(checker.kept),
+                text=render(sentences_shown),
                 citations=checker.citations(),
-                sentences=list(checker.kept),
-                dropped=list(checker.dropped),
+                sentences=sentences_shown,
+                dropped=dropped,
                 passages=context.passages,
                 search_query=search,
                 composer=composer_name,
@@ -249,6 +291,7 @@ class Assistant:
                 language=query.language,
                 note=note,
                 trace=trace.to_list(),
+                extract=extract,
             )
         )
 

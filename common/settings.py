@@ -17,6 +17,7 @@ BUNDLED_MODEL = "bundled:all-MiniLM-L6-v2"
 PRECISIONS = ("auto", "fp32", "bf16")
 MULTILINGUAL_MODES = ("auto", "on", "off")
 COMPOSERS = ("extractive", "openai", "ollama", "llamacpp")
+LLM_MODES = ("auto", "rewrite", "passages")
 TONES = ("formal", "friendly")
 
 
@@ -98,6 +99,18 @@ class Settings:
     llm_api_key: str = _setting("", "API key for the openai composer (local servers usually accept any).", None)
     llm_timeout: float = _setting(60.0, "Seconds before a language model's reply is given up.", "--llm-timeout")
     llm_max_tokens: int = _setting(600, "Longest reply asked of a language model, in its tokens.", None)
+    llm_mode: str = _setting(
+        "auto",
+        "What a language model is given: rewrite (the sentences the extractive stages chose and verified, to be "
+        "rewritten in the question's language: a short prompt, for small local models), passages (the whole "
+        "passages, for strong models), or auto (rewrite for llamacpp, passages for openai and ollama).",
+        "--llm-mode",
+    )
+    rewrite_timeout: float = _setting(
+        30.0, "Seconds a rewrite may take before the verified extract is shown instead.", "--rewrite-timeout"
+    )
+    llm_threads: int = _setting(0, "CPU threads of the llamacpp composer (0: one per core).", "--llm-threads")
+    llm_context: int = _setting(4096, "Context window of the llamacpp composer, in tokens.", None)
     reranker: str = _setting(
         "",
         "Optional cross-encoder reranker (sentence-transformers model name or local path); off when empty.",
@@ -179,6 +192,8 @@ class Settings:
             )
         if self.composer not in COMPOSERS:
             raise ConfigError(f"unknown composer {self.composer!r}; valid values: {', '.join(COMPOSERS)}")
+        if self.llm_mode not in LLM_MODES:
+            raise ConfigError(f"unknown llm mode {self.llm_mode!r}; valid values: {', '.join(LLM_MODES)}")
         if self.draft_tone not in TONES:
             raise ConfigError(f"unknown draft tone {self.draft_tone!r}; valid values: {', '.join(TONES)}")
         if not 1 <= self.top_k <= 50:
@@ -201,6 +216,13 @@ class Settings:
     def store_path(self) -> Path:
         """The folder of the embedded store (and of the lexical index in every mode)."""
         return self.store_dir if self.store_dir is not None else self.data_dir / "store"
+
+    @property
+    def rewrites(self) -> bool:
+        """Whether a language model rewrites the extractive answer (``llm_mode``) rather than reading passages."""
+        if self.composer == "extractive":
+            return False
+        return self.llm_mode == "rewrite" or (self.llm_mode == "auto" and self.composer == "llamacpp")
 
     @property
     def feedback_path(self) -> Path:
@@ -241,7 +263,11 @@ def _convert(f: dataclasses.Field[Any], raw: str) -> Any:
 STORE_FLAGS = (
     "store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision", "multilingual",
 )  # fmt: skip
-ANSWER_FLAGS = ("composer", "llm_model", "llm_base_url", "llm_timeout", "reranker", "top_k", "relevance_floor")
+ANSWER_FLAGS = (
+    "composer", "llm_model", "llm_base_url", "llm_timeout", "llm_mode", "rewrite_timeout", "llm_threads", "reranker",
+    "top_k",
+    "relevance_floor",
+)  # fmt: skip
 
 
 def add_arguments(parser: argparse.ArgumentParser, names: tuple[str, ...]) -> None:

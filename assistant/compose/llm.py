@@ -10,12 +10,12 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from assistant import prompts
 from assistant.conversation import Turn
 from assistant.errors import ComposerError, ConfigError
+from assistant.language import ENGLISH_NAMES, SOURCE_LANGUAGE, detect
 from assistant.retrieve import Retrieval
 from assistant.sentences import ChunkSentences
 from common.settings import Settings
@@ -32,7 +32,7 @@ def _as_data(text: str) -> str:
 
 
 def chat_model(settings: Settings) -> Any:
-    """The LangChain chat model the settings name (``composer`` openai, ollama or llamacpp)."""
+    """The chat model the settings name: LangChain's for openai and ollama, an in-process GGUF model for llamacpp."""
     kind = settings.composer
     if kind == "openai":
         from langchain_openai import ChatOpenAI
@@ -61,17 +61,15 @@ def chat_model(settings: Settings) -> Any:
             client_kwargs={"timeout": settings.llm_timeout},
         )
     if kind == "llamacpp":
-        try:
-            from langchain_community.chat_models import ChatLlamaCpp
-        except ImportError as exc:
-            raise ConfigError(
-                "the llamacpp composer needs the optional extra: pip install -e '.[llamacpp]' "
-                "(see docs/configuration.md for a portable build of llama-cpp-python)"
-            ) from exc
-        path = Path(settings.llm_model).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"the llamacpp composer needs a GGUF file in EUMA_LLM_MODEL; {str(path)!r} is not one")
-        return ChatLlamaCpp(model_path=str(path), temperature=0, max_tokens=settings.llm_max_tokens, verbose=False)
+        from assistant.compose.local import LocalChatModel
+
+        return LocalChatModel(
+            settings.llm_model,
+            threads=settings.llm_threads,
+            context=settings.llm_context,
+            max_tokens=settings.llm_max_tokens,
+            timeout=settings.llm_timeout,
+        )
     raise ConfigError(f"composer {kind!r} is not a language model composer")
 
 
@@ -120,7 +118,11 @@ class LLMComposer:
         """The model's reply as it comes; ComposerError if the model cannot be reached or fails."""
         messages = self._messages(
             prompts.load("answer_system"),
-            prompts.load("answer_user").format(sources=format_sources(retrieval), question=_as_data(question)),
+            prompts.load("answer_user").format(
+                sources=format_sources(retrieval),
+                question=_as_data(question),
+                language=ENGLISH_NAMES.get(detect(question).code, ENGLISH_NAMES[SOURCE_LANGUAGE]),
+            ),
         )
         wrote = False
         try:

@@ -603,8 +603,8 @@ def test_a_question_cannot_close_its_delimiters(
 def test_llamacpp_without_the_extra_names_the_extra(
     server: ScriptedServer, make_assistant: Callable[..., Assistant]
 ) -> None:
-    if importlib.util.find_spec("langchain_community") is not None:
-        pytest.skip("langchain_community is installed, so the llamacpp extra is present")
+    if importlib.util.find_spec("llama_cpp") is not None:
+        pytest.skip("llama_cpp is installed, so the llamacpp extra is present")
     assistant = make_assistant("llamacpp", llm_model="model.gguf")
 
     with pytest.raises(ConfigError, match=r"llamacpp.*pip install -e '\.\[llamacpp\]'"):

@@ -1,0 +1,197 @@
+"""Rewrite mode: a language model turns the verified extract into a short answer in the question's language.
+
+The extractive stages choose the sentences and verify them; the model sees only those sentences, each with its
+``[n]``, and the question (a prompt of a few hundred tokens). Each sentence it writes is then checked against the
+sentences it was given (``assistant.verify``: numbers must appear in them; meaning by the English model, or by the
+multilingual one when the answer is in another language). A sentence without a marker, or with a wrong one, is
+credited to the given sentence that supports it, when one does; an unsupported one is dropped.
+
+The extract is kept, and shown instead, when the model fails or is too slow, writes nothing that passes, or leaves
+out a figure or a source of the extract: a shorter answer must not lose a fact.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from assistant import prompts
+from assistant.answer import AnswerSentence, Dropped
+from assistant.compose import NOT_IN_SOURCES
+from assistant.compose.llm import _as_data, _text
+from assistant.compose.local import LocalChatModel
+from assistant.errors import ComposerError
+from assistant.language import ENGLISH_NAMES, SOURCE_LANGUAGE
+from assistant.sentences import ChunkSentences
+from assistant.verify import Cited, Verifier, numbers_in, parse_citations
+from common.text import normalize
+
+log = logging.getLogger(__name__)
+
+
+REWRITE_TOKENS_BASE = 48  # the reply's token budget: this, plus this many per word of the extract
+REWRITE_TOKENS_PER_WORD = 3  # words in other languages take more tokens than English ones
+MAX_REPEATS = 2  # the rewrite stops when sentences have come back this many times
+
+
+def _repeats(text: str) -> int:
+    sentences = [normalize(c.text).lower() for c in parse_citations(text)]
+    return len(sentences) - len(set(sentences))
+
+
+@dataclass
+class Rewrite:
+    """What the model made of an extract: the sentences kept (numbered as in the extract), those dropped, and why the
+    extract is shown instead (empty when the rewrite is shown)."""
+
+    sentences: list[AnswerSentence] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    fallback: str = ""
+    raw: str = ""
+    first_token: float | None = None  # seconds from the request to the model's first piece of text
+    seconds: float = 0.0
+
+
+def numbered(extract: Sequence[AnswerSentence]) -> str:
+    """The extract's sentences as the model sees them: one a line, each with its markers."""
+    return "\n".join(f"{''.join(f'[{n}]' for n in s.citations)} {_as_data(s.text)}" for s in extract)
+
+
+def _sources(extract: Sequence[AnswerSentence], verifier: Verifier) -> dict[int, ChunkSentences]:
+    """For each marker of the extract, its sentences with their vectors in the verifier's model."""
+    texts = [s.text for s in extract]
+    vectors = np.asarray(verifier.embedder.embed(texts))
+    out: dict[int, ChunkSentences] = {}
+    for n in sorted({n for s in extract for n in s.citations}):
+        rows = [i for i, s in enumerate(extract) if n in s.citations]
+        out[n] = ChunkSentences([texts[i] for i in rows], vectors[rows])
+    return out
+
+
+def check(
+    written: Sequence[Cited], extract: Sequence[AnswerSentence], verifier: Verifier
+) -> tuple[list[AnswerSentence], list[Dropped]]:
+    """Keep the written sentences that the extract's sentences support, each citing the markers that back it."""
+    sources = _sources(extract, verifier)
+    kept: list[AnswerSentence] = []
+    dropped: list[Dropped] = []
+    vectors = list(verifier.embedder.embed([c.text for c in written])) if written else []
+    seen: set[str] = set()
+    for c, vector in zip(written, vectors, strict=True):
+        key = normalize(c.text).lower()
+        if key in seen:  # small models repeat themselves
+            dropped.append(Dropped(c.text, "repeats a sentence of the rewrite"))
+            continue
+        seen.add(key)
+        valid = tuple(n for n in c.citations if n in sources)
+        if valid:
+            support = verifier.support(c.text, [sources[n] for n in valid], vector=vector)
+            if support.passes(verifier.threshold):
+                kept.append(AnswerSentence(c.text, valid, round(support.score, 3)))
+                continue
+        scored = [(verifier.support(c.text, [src], vector=vector), n) for n, src in sources.items()]
+        passing = [(s.score, n) for s, n in scored if s.passes(verifier.threshold)]
+        if passing:
+            score, n = max(passing)
+            kept.append(AnswerSentence(c.text, (n,), round(score, 3)))
+            continue
+        cited = ", ".join(f"[{n}]" for n in c.citations) or "no marker"
+        dropped.append(Dropped(c.text, f"rewrite not supported by the sentences it was given ({cited})"))
+    return kept, dropped
+
+
+def missing(extract: Sequence[AnswerSentence], kept: Sequence[AnswerSentence]) -> str:
+    """What of the extract the rewrite lost (figures, sources), as a short reason; empty when nothing."""
+    text = " ".join(s.text for s in kept)
+    lost_numbers = sorted(numbers_in(" ".join(s.text for s in extract)) - numbers_in(text))
+    cited = {n for s in kept for n in s.citations}
+    lost_sources = sorted({n for s in extract for n in s.citations} - cited)
+    parts = []
+    if lost_numbers:
+        parts.append(f"figures {', '.join(lost_numbers)}")
+    if lost_sources:
+        parts.append(f"sources {', '.join(f'[{n}]' for n in lost_sources)}")
+    return f"the rewrite left out {' and '.join(parts)}" if parts else ""
+
+
+class Rewriter:
+    """Asks a chat model (anything with ``stream(messages)``, see ``assistant.compose.llm``) to rewrite extracts."""
+
+    def __init__(self, model: Callable[[], Any], *, name: str, timeout: float = 30.0) -> None:
+        self._model = model  # called on first use: loading a local model waits for the first question
+        self.name = name
+        self.timeout = timeout
+
+    @property
+    def model(self) -> Any:
+        return self._model()
+
+    def warm_up(self) -> None:
+        """Load the model now; a local one also reads the system message once (see ``assistant.compose.local``)."""
+        warm = getattr(self.model, "warm_up", None)
+        if warm is not None:
+            warm(prompts.load("rewrite_system"))
+
+    def messages(self, question: str, extract: Sequence[AnswerSentence], language: str) -> list[dict[str, str]]:
+        user = prompts.load("rewrite_user").format(
+            question=_as_data(question),
+            sentences=numbered(extract),
+            language=ENGLISH_NAMES.get(language, ENGLISH_NAMES[SOURCE_LANGUAGE]),
+        )
+        return [{"role": "system", "content": prompts.load("rewrite_system")}, {"role": "user", "content": user}]
+
+    def rewrite(
+        self, question: str, extract: Sequence[AnswerSentence], *, language: str, verifier: Verifier
+    ) -> Rewrite:
+        """The model's rewrite of ``extract``, checked; ``fallback`` says why the extract stands instead."""
+        result = Rewrite()
+        started = time.perf_counter()
+        # Room for the extract said again in other words, not for a model that runs on.
+        budget = REWRITE_TOKENS_BASE + REWRITE_TOKENS_PER_WORD * sum(len(s.text.split()) for s in extract)
+        try:
+            for piece in self._stream(self.messages(question, extract, language), max_tokens=budget):
+                if result.first_token is None:
+                    result.first_token = time.perf_counter() - started
+                result.raw += piece
+                if time.perf_counter() - started > self.timeout:
+                    raise ComposerError(f"the rewrite took more than {self.timeout:g} s")
+                if ("\n" in piece or piece.rstrip().endswith((".", "]"))) and _repeats(result.raw) >= MAX_REPEATS:
+                    break  # a small model caught in a loop: what it wrote so far is checked
+        except ComposerError as exc:
+            result.fallback = str(exc)
+        result.seconds = time.perf_counter() - started
+        if result.fallback:
+            return result
+        raw = result.raw.replace(NOT_IN_SOURCES, "").strip()
+        if not raw:
+            result.fallback = "the model wrote no answer"
+            return result
+        result.sentences, result.dropped = check(parse_citations(raw), extract, verifier)
+        if not result.sentences:
+            result.fallback = "no sentence of the rewrite passed verification"
+        else:
+            result.fallback = missing(extract, result.sentences)
+        return result
+
+    def _stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
+        model = self.model
+        # The in-process model takes a token budget per reply; a server's client has its own from the settings.
+        stream = (
+            model.stream(messages, max_tokens=max_tokens)
+            if isinstance(model, LocalChatModel)
+            else model.stream(messages)
+        )
+        try:
+            for piece in stream:
+                text = _text(getattr(piece, "content", piece))
+                if text:
+                    yield text
+        except ComposerError:
+            raise
+        except Exception as exc:  # network errors, timeouts, bad payloads: the extract stands
+            raise ComposerError(f"the {self.name} model failed: {type(exc).__name__}: {exc}") from exc

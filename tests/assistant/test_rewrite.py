@@ -1,0 +1,196 @@
+"""Rewrite mode's checks with the bundled model, on extracts the real extractive composer gave (no language model).
+
+What a model may write is played here by hand-made rewrites of those extracts: faithful, with an invented figure,
+without markers, repeated, or shorter than the extract. ``test_local_model.py`` runs a real model through the same
+path.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from assistant import messages, prompts
+from assistant.answer import AnswerSentence
+from assistant.compose.rewrite import Rewriter, check, missing
+from assistant.errors import ComposerError
+from assistant.service import Assistant, Final, Partial
+from assistant.verify import Cited, numbers_in, render
+from common.settings import Settings
+from vectorstore.embeddings import Embedder
+from vectorstore.store import Store
+
+FEE_QUESTION = "How much does ETIAS cost?"
+
+
+class ScriptedModel:
+    """Plays a chat model: its reply is made from the prompt's messages by ``write``; it records the prompts."""
+
+    def __init__(self, write: Callable[[list[dict[str, str]]], object]) -> None:
+        self.write = write
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+        self.prompts.append(messages)
+        reply = self.write(messages)
+        if isinstance(reply, Exception):
+            raise reply
+        for word in reply.split(" "):
+            yield word + " "
+
+
+@pytest.fixture
+def extract(corpus_assistant: Assistant) -> list[AnswerSentence]:
+    answer = corpus_assistant.ask(FEE_QUESTION)
+    assert not answer.refused and len(answer.sentences) >= 2
+    return answer.sentences
+
+
+def test_a_faithful_rewrite_with_its_markers_is_kept(
+    corpus_assistant: Assistant, extract: list[AnswerSentence]
+) -> None:
+    written = [Cited(s.text.replace("will be", "is"), s.citations) for s in extract]
+
+    kept, dropped = check(written, extract, corpus_assistant.verifier)
+
+    assert [k.text for k in kept] == [w.text for w in written] and not dropped
+    assert [k.citations for k in kept] == [s.citations for s in extract]
+
+
+def test_an_invented_figure_is_dropped(corpus_assistant: Assistant, extract: list[AnswerSentence]) -> None:
+    first = extract[0]
+    changed = next(n for n in sorted(numbers_in(first.text)) if n.isdigit())
+    invented = Cited(first.text.replace(changed, str(int(changed) * 7 + 3), 1), first.citations)
+
+    kept, dropped = check([invented], extract, corpus_assistant.verifier)
+
+    assert not kept and [d.text for d in dropped] == [invented.text]
+
+
+def test_a_sentence_without_a_marker_is_credited_to_the_sentence_that_backs_it(
+    corpus_assistant: Assistant, extract: list[AnswerSentence]
+) -> None:
+    last = extract[-1]
+
+    kept, _ = check([Cited(last.text, ())], extract, corpus_assistant.verifier)
+
+    assert len(kept) == 1 and set(kept[0].citations) <= set(last.citations) and kept[0].citations
+
+
+def test_a_repeated_sentence_is_kept_once(corpus_assistant: Assistant, extract: list[AnswerSentence]) -> None:
+    first = Cited(extract[0].text, extract[0].citations)
+
+    kept, dropped = check([first, first, first], extract, corpus_assistant.verifier)
+
+    assert len(kept) == 1 and len(dropped) == 2
+
+
+def test_a_rewrite_that_leaves_out_a_figure_says_which(extract: list[AnswerSentence]) -> None:
+    with_figures = [s for s in extract if numbers_in(s.text)]
+    assert with_figures
+    kept = [s for s in extract if s is not with_figures[0]]
+
+    reason = missing(extract, kept)
+
+    lost = numbers_in(with_figures[0].text) - numbers_in(" ".join(s.text for s in kept))
+    assert lost and reason.startswith("the rewrite left out figures")
+    assert all(n in reason for n in lost)
+    assert missing(extract, extract) == ""
+
+
+def test_the_prompt_holds_the_extract_with_its_markers_and_the_language(extract: list[AnswerSentence]) -> None:
+    model = ScriptedModel(lambda _: "")
+    rewriter = Rewriter(lambda: model, name="scripted")
+
+    system, user = (m["content"] for m in rewriter.messages("Combien coûte ETIAS ?", extract, "fr"))
+
+    assert system == prompts.load("rewrite_system")
+    assert "in French" in user and "Combien coûte ETIAS ?" in user
+    for sentence in extract:
+        assert f"{''.join(f'[{n}]' for n in sentence.citations)} {sentence.text}" in user
+    assert "</sources>" not in user and len(user.split()) < 400  # sentences, not whole passages
+
+
+def _assistant(settings: Settings, bundled: Embedder, model: ScriptedModel, *, timeout: float = 30.0) -> Assistant:
+    return Assistant(
+        settings,
+        store=Store(settings, embedder=bundled),
+        rewriter=Rewriter(lambda: model, name="scripted rewrite", timeout=timeout),
+    )
+
+
+def _faithful(messages: list[dict[str, str]]) -> str:
+    """A rewrite that says every line of the extract in the prompt again, with its markers, lightly reworded."""
+    lines = [line for line in messages[1]["content"].splitlines() if line.startswith("[")]
+    return " ".join(f"{line.split('] ', 1)[1].replace('will be', 'is')} {line.split(' ', 1)[0]}" for line in lines)
+
+
+def test_the_extract_shows_first_then_the_verified_rewrite_replaces_it(
+    corpus_settings: Settings, bundled: Embedder
+) -> None:
+    assistant = _assistant(corpus_settings, bundled, ScriptedModel(_faithful))
+
+    events = list(assistant.stream(FEE_QUESTION))
+
+    waiting = [e for e in events if isinstance(e, Partial) and messages.text("rewriting", "en") in e.note]
+    final = events[-1]
+    assert isinstance(final, Final) and len(waiting) == 1
+    answer = final.answer
+    assert answer.extract == waiting[0].text != answer.text
+    assert answer.note == messages.text("rewritten", "en") and answer.composer == "scripted rewrite"
+    assert "is EUR 20" in answer.text and answer.text == render(answer.sentences)
+    step = next(s for s in answer.trace if s["stage"] == "rewrite")
+    assert step["decision"] == "rewrite shown" and step["details"]["kept"] == len(answer.sentences)
+    assistant.store.close()
+
+
+@pytest.mark.parametrize(
+    ("write", "reason"),
+    [
+        (lambda m: ComposerError("connection refused"), "connection refused"),
+        (lambda m: "", "no answer"),
+        (lambda m: "The moon is made of cheese. [1]", "passed verification"),
+        (lambda m: _faithful(m).split(" [", 1)[0] + " [1]", "left out"),
+    ],
+    ids=["model fails", "empty reply", "nothing supported", "fact dropped"],
+)
+def test_the_extract_stands_when_the_rewrite_fails(
+    corpus_settings: Settings, bundled: Embedder, write: Callable[[list[dict[str, str]]], object], reason: str
+) -> None:
+    assistant = _assistant(corpus_settings, bundled, ScriptedModel(write))
+    extractive = Assistant(corpus_settings, store=assistant.store).ask(FEE_QUESTION)
+
+    answer = assistant.ask(FEE_QUESTION)
+
+    assert answer.text == extractive.text and answer.extract == "" and not answer.refused
+    step = next(s for s in answer.trace if s["stage"] == "rewrite")
+    assert step["decision"] == "extract shown" and reason in step["rule"]
+    assistant.store.close()
+
+
+def test_a_slow_rewrite_gives_way_to_the_extract(corpus_settings: Settings, bundled: Embedder) -> None:
+    class Slow(ScriptedModel):
+        def stream(self, messages: list[dict[str, str]]) -> Iterator[str]:
+            import time
+
+            for piece in super().stream(messages):
+                time.sleep(0.05)
+                yield piece
+
+    assistant = _assistant(corpus_settings, bundled, Slow(_faithful), timeout=0.2)
+
+    answer = assistant.ask(FEE_QUESTION)
+
+    step = next(s for s in answer.trace if s["stage"] == "rewrite")
+    assert step["decision"] == "extract shown" and "more than 0.2 s" in step["rule"]
+    assert answer.extract == "" and answer.sentences
+    assistant.store.close()
+
+
+def test_rewrite_mode_is_the_default_for_a_local_model_only() -> None:
+    assert Settings(composer="llamacpp", llm_model="m.gguf").rewrites
+    assert not Settings(composer="openai", llm_model="m").rewrites
+    assert Settings(composer="openai", llm_model="m", llm_mode="rewrite").rewrites
+    assert not Settings(composer="llamacpp", llm_model="m.gguf", llm_mode="passages").rewrites
+    assert not Settings().rewrites

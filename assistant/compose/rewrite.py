@@ -24,7 +24,6 @@ from assistant import prompts
 from assistant.answer import AnswerSentence, Dropped
 from assistant.compose import NOT_IN_SOURCES
 from assistant.compose.llm import _as_data, _text
-from assistant.compose.local import LocalChatModel
 from assistant.errors import ComposerError
 from assistant.language import ENGLISH_NAMES, SOURCE_LANGUAGE
 from assistant.sentences import ChunkSentences
@@ -34,8 +33,8 @@ from common.text import normalize
 log = logging.getLogger(__name__)
 
 
-REWRITE_TOKENS_BASE = 48  # the reply's token budget: this, plus this many per word of the extract
-REWRITE_TOKENS_PER_WORD = 3  # words in other languages take more tokens than English ones
+REWRITE_TOKENS_BASE = 40  # the reply's token budget: this, plus this many per word of the extract
+REWRITE_TOKENS_PER_WORD = 2  # words in other languages take more tokens than English ones
 MAX_REPEATS = 2  # the rewrite stops when sentences have come back this many times
 
 
@@ -181,11 +180,8 @@ class Rewriter:
     def _stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:
         model = self.model
         # The in-process model takes a token budget per reply; a server's client has its own from the settings.
-        stream = (
-            model.stream(messages, max_tokens=max_tokens)
-            if isinstance(model, LocalChatModel)
-            else model.stream(messages)
-        )
+        local = getattr(model, "local", False)
+        stream = model.stream(messages, max_tokens=max_tokens) if local else model.stream(messages)
         try:
             for piece in stream:
                 text = _text(getattr(piece, "content", piece))

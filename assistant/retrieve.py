@@ -78,6 +78,10 @@ class Retrieval:
     # "en": vectors of the English model (MiniLM); "multilingual": of the multilingual model, for a question in
     # another language, its cosines mapped onto the English model's scale (``vectorstore.multilingual.calibrated``).
     space: str = "en"
+    # What the question names (``assistant.names``), and the passages that name none of it while others do: the
+    # extractive composer does not quote those.
+    named: frozenset[str] = frozenset()
+    off_target: tuple[int, ...] = ()
 
     def similarities(self, cosines: np.ndarray) -> np.ndarray:
         """Cosines between vectors of this retrieval's space, on the English model's scale."""

@@ -25,6 +25,7 @@ from assistant.conversation import Turn, bounded, is_follow_up
 from assistant.draft import TONES, AskAnswer, Draft, make_draft, read_message
 from assistant.errors import ComposerError, ConfigError
 from assistant.language import SOURCE_LANGUAGE, Detected, detect
+from assistant.names import NameBook
 from assistant.policy import Refusal
 from assistant.retrieve import Filters, Retrieval, Retriever
 from assistant.scope import InstructionCheck, clean_question
@@ -108,6 +109,7 @@ class Assistant:
         self.fallback = ExtractiveComposer()
         self.retriever = Retriever(self.store, settings)
         self.bank = SentenceBank(self.store)
+        self.names = NameBook(self.store)
         self._verifier: Verifier | None = None
         self._cross_verifier: CrossLanguageVerifier | None = None
         self._instruction_check: InstructionCheck | None = None
@@ -149,6 +151,7 @@ class Assistant:
         self.store.embedder.embed(["warm up"])
         self.instruction_check.examples  # noqa: B018 - encoding the example instructions is the point
         self.store.lexical  # noqa: B018 - syncing the lexical index is the point
+        self.names.get()
         if self.rewriter is not None:
             self.rewriter.warm_up()
 
@@ -344,12 +347,18 @@ class Assistant:
                     vector=vector if search == question else None,
                     language=space_language,
                 )
+            retrieval.named, retrieval.off_target = self.names.get().off_target(
+                search, [p.chunk for p in retrieval.passages]
+            )
             step.decision = f"{len(retrieval.passages)} passages"
             step.details = {
                 "space": retrieval.space,
                 "best_match": round(retrieval.best_match, 4),
                 "pages": list(dict.fromkeys(p.chunk.doc_id for p in retrieval.passages)),
             }
+            if retrieval.off_target:
+                step.details["named"] = sorted(retrieval.named)
+                step.details["about_something_else"] = [n + 1 for n in retrieval.off_target]
         return query, retrieval
 
     def draft(

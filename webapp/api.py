@@ -89,6 +89,11 @@ class AnswerOut(BaseModel):
     rule: str = Field(default="", description="For a refusal: the rule that decided it.")
     language: str = Field(default="en", description="The question's language; the assistant's own words are in it.")
     note: str = Field(default="", description="A line in that language to show above the answer, if any.")
+    extract: str = Field(
+        default="",
+        description="When a language model's rewrite is the text: the verified quotes it was written from, with the "
+        "same [n] markers.",
+    )
     citations: list[CitationOut]
     trace: list[dict[str, Any]] = Field(
         default_factory=list,
@@ -125,6 +130,7 @@ class AnswerOut(BaseModel):
             rule=answer.rule,
             language=answer.language,
             note=answer.note,
+            extract=answer.extract,
             citations=citations,
             trace=list(answer.trace),
         )

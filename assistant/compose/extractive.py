@@ -79,6 +79,7 @@ class ExtractiveComposer:
     weights: tuple[float, float, float] = WEIGHTS
     figure_bonus: float = rules.value("figure-bonus")
     definition_bonus: float = rules.value("definition-bonus")
+    off_target_penalty: float = rules.value("off-target-penalty")
 
     def candidates(
         self,
@@ -108,6 +109,8 @@ class ExtractiveComposer:
             entry = sentences.get(passage.chunk.id)
             if entry is None or not entry.sentences:
                 continue
+            # About another thing than the one the question names: quoted only when nothing on target comes close.
+            penalty = self.off_target_penalty if index in retrieval.off_target else 0.0
             similarities = retrieval.similarities(entry.vectors @ vector)
             heading_terms = set(terms(passage.chunk.heading_path))
             for position, (text, similarity) in enumerate(zip(entry.sentences, similarities, strict=True)):
@@ -118,7 +121,7 @@ class ExtractiveComposer:
                 if about_page.search(text):
                     continue  # "This page explains ...", "(see below)": about the page, not the policy
                 share = word_share(weight, set(terms(text)) | heading_terms, alts)
-                score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance
+                score = w_sim * float(similarity) + w_words * share + w_passage * passage.relevance - penalty
                 if figure and _DIGIT.search(text):
                     score += self.figure_bonus
                 if term and term in text.lower():

@@ -13,6 +13,7 @@ out a figure or a source of the extract: a shorter answer must not lose a fact.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,10 @@ REWRITE_TOKENS_PER_WORD = 2  # words in other languages take more tokens than En
 MAX_REPEATS = 2  # the rewrite stops when sentences have come back this many times
 
 
+# A label a small model puts before its answer, or a line of the prompt it says back.
+_LABEL = re.compile(r"^\s*(?:answer|réponse|antwort|respuesta|risposta|question|sentences)\s*:\s*", re.I | re.M)
+
+
 def _repeats(text: str) -> int:
     sentences = [normalize(c.text).lower() for c in parse_citations(text)]
     return len(sentences) - len(set(sentences))
@@ -57,8 +62,8 @@ class Rewrite:
 
 
 def numbered(extract: Sequence[AnswerSentence]) -> str:
-    """The extract's sentences as the model sees them: one a line, each with its markers."""
-    return "\n".join(f"{''.join(f'[{n}]' for n in s.citations)} {_as_data(s.text)}" for s in extract)
+    """The extract's sentences as the model sees them: one a line, ending in its markers as the answer's should."""
+    return "\n".join(f"- {_as_data(s.text)} {''.join(f'[{n}]' for n in s.citations)}" for s in extract)
 
 
 def _sources(extract: Sequence[AnswerSentence], verifier: Verifier) -> dict[int, ChunkSentences]:
@@ -85,6 +90,9 @@ def check(
         key = normalize(c.text).lower()
         if key in seen:  # small models repeat themselves
             dropped.append(Dropped(c.text, "repeats a sentence of the rewrite"))
+            continue
+        if c.text.endswith("?"):  # the question said back, or one asked of the reader: not an answer
+            dropped.append(Dropped(c.text, "a question, not an answer"))
             continue
         seen.add(key)
         valid = tuple(n for n in c.citations if n in sources)
@@ -166,7 +174,7 @@ class Rewriter:
         result.seconds = time.perf_counter() - started
         if result.fallback:
             return result
-        raw = result.raw.replace(NOT_IN_SOURCES, "").strip()
+        raw = _LABEL.sub("", result.raw.replace(NOT_IN_SOURCES, "")).strip()
         if not raw:
             result.fallback = "the model wrote no answer"
             return result

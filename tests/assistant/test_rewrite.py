@@ -108,7 +108,7 @@ def test_the_prompt_holds_the_extract_with_its_markers_and_the_language(extract:
     assert system == prompts.load("rewrite_system")
     assert "in French" in user and "Combien coûte ETIAS ?" in user
     for sentence in extract:
-        assert f"{''.join(f'[{n}]' for n in sentence.citations)} {sentence.text}" in user
+        assert f"- {sentence.text} {''.join(f'[{n}]' for n in sentence.citations)}" in user
     assert "</sources>" not in user and len(user.split()) < 400  # sentences, not whole passages
 
 
@@ -122,8 +122,8 @@ def _assistant(settings: Settings, bundled: Embedder, model: ScriptedModel, *, t
 
 def _faithful(messages: list[dict[str, str]]) -> str:
     """A rewrite that says every line of the extract in the prompt again, with its markers, lightly reworded."""
-    lines = [line for line in messages[1]["content"].splitlines() if line.startswith("[")]
-    return " ".join(f"{line.split('] ', 1)[1].replace('will be', 'is')} {line.split(' ', 1)[0]}" for line in lines)
+    lines = [line[2:] for line in messages[1]["content"].splitlines() if line.startswith("- ")]
+    return " ".join(line.replace("will be", "is") for line in lines)
 
 
 def test_the_extract_shows_first_then_the_verified_rewrite_replaces_it(
@@ -194,3 +194,10 @@ def test_rewrite_mode_is_the_default_for_a_local_model_only() -> None:
     assert Settings(composer="openai", llm_model="m", llm_mode="rewrite").rewrites
     assert not Settings(composer="llamacpp", llm_model="m.gguf", llm_mode="passages").rewrites
     assert not Settings().rewrites
+
+
+def test_the_question_said_back_is_not_an_answer(corpus_assistant: Assistant, extract: list[AnswerSentence]) -> None:
+    kept, dropped = check([Cited(FEE_QUESTION, (1,)), Cited(extract[0].text, ())], extract, corpus_assistant.verifier)
+
+    assert [k.text for k in kept] == [extract[0].text]
+    assert [d.reason for d in dropped] == ["a question, not an answer"]

@@ -85,7 +85,7 @@ def ask(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(answer.to_dict(), indent=2, ensure_ascii=False))
     else:
-        print(answer.text)
+        print(answer.shown_text if answer.quotes else answer.text)
         if answer.citations:
             print(f"\nSources:\n{answer.sources_text()}")
     return 0

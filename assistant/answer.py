@@ -94,11 +94,15 @@ class Answer:
     note: str = ""  # a line in that language shown above the answer (e.g. that it quotes English sources)
     rule: str = ""  # for a refusal: the rule that made it
     trace: list[dict[str, Any]] = field(default_factory=list)  # per stage: decision, rule, details, ms
-    extract: str = ""  # in rewrite mode, when a model's rewrite is shown: the verified quotes it was written from
+    # In rewrite mode, when a model's rewrite is the text: the verified quotes it was written from, shown below it.
+    quotes: list[AnswerSentence] = field(default_factory=list)
+    extract: str = ""  # the quotes as text with their markers
 
     @property
     def shown_text(self) -> str:
-        """The answer as shown to a person: the note, if any, above the text."""
+        """The answer as shown to a person: the note, if any, above the text; a rewrite, its note, then its quotes."""
+        if self.extract:
+            return f"{self.text}\n\n{self.note}\n\n{self.extract}"
         return f"{self.note}\n\n{self.text}" if self.note else self.text
 
     def to_dict(self, *, passages: bool = True) -> dict[str, Any]:

@@ -258,9 +258,10 @@ class Assistant:
         if refusal is not None:
             yield Final(self._refusal(context, refusal, dropped=checker.dropped))
             return
-        sentences_shown, dropped, extract = list(checker.kept), list(checker.dropped), ""
+        sentences_shown, dropped = list(checker.kept), list(checker.dropped)
+        quotes: list[AnswerSentence] = []
         if self.rewriter is not None:
-            # The verified extract shows at once, said to be quoted; the rewrite replaces it once checked.
+            # The verified extract shows at once, said to be quoted; once checked, the rewrite comes above it.
             waiting = " ".join(filter(None, [note, messages.text("rewriting", query.language)]))
             yield Partial(render(checker.kept), note=waiting)
             with trace.stage("rewrite") as step:
@@ -271,11 +272,13 @@ class Assistant:
                     "kept": len(rewrite.sentences),
                     "dropped": len(rewrite.dropped),
                 }
+                if rewrite.left_out:
+                    step.details["left_out"] = rewrite.left_out
                 if rewrite.fallback:
                     step.decision, step.rule = "extract shown", rewrite.fallback
                 else:
                     step.decision = "rewrite shown"
-                    extract = render(checker.kept)
+                    quotes = list(checker.kept)
                     sentences_shown = rewrite.sentences
                     note = messages.text("rewritten", query.language)
                     composer_name = self.rewriter.name
@@ -294,7 +297,8 @@ class Assistant:
                 language=query.language,
                 note=note,
                 trace=trace.to_list(),
-                extract=extract,
+                quotes=quotes,
+                extract=render(quotes),
             )
         )
 

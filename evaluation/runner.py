@@ -91,7 +91,8 @@ class Scorer:
         for level in ("page", "section"):
             scores = retrieval_scores(refs, item.reference_sources, self.k, level)
             row.update({f"{level}/{name}": value for name, value in scores.items()})
-        text = "" if answer.refused else " ".join(s.text for s in answer.sentences)
+        shown = [*answer.sentences, *answer.quotes]  # a rewrite and the quotes below it are both shown
+        text = "" if answer.refused else " ".join(s.text for s in shown)
         answerable = item.should_refuse is not True
         row["key_fact_recall"] = key_fact_recall(text, item.answer_keys) if answerable else None
         if item.reference_answer and answerable:
@@ -104,7 +105,7 @@ class Scorer:
         if not answer.refused and answer.sentences:
             by_chunk = {p.chunk_id: p.text for p in answer.passages}
             passages = {c.n: by_chunk.get(c.chunk_id, c.snippet) for c in answer.citations}
-            cited = [CitedSentence(s.text, s.citations) for s in answer.sentences]
+            cited = [CitedSentence(s.text, s.citations) for s in shown]
             row["faithfulness"] = faithfulness(cited, passages, self.supports)  # ALCE's citation recall too
             row["judge_faithfulness"] = self.judge.faithfulness(cited, passages)
             row["citation_precision"] = citation_precision(cited, passages, self.supports)

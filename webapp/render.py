@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterable
 from urllib.parse import quote, urlsplit
 
-from assistant.answer import Answer, Citation
+from assistant.answer import Answer, AnswerSentence, Citation
 
 CORPUS_PREFIX = "corpus/pages/"  # how ingest names a bundled page (ingest.sources.corpus_url)
 CORPUS_ROUTE = "/corpus/pages"  # where the app serves them
@@ -95,11 +95,15 @@ def answer_md(answer: Answer) -> str:
     if answer.refused or not answer.sentences:
         return text_md(answer.text)
     by_n = {c.n: c for c in answer.citations}
-    body = " ".join(
-        (text_md(s.text) + " " + "".join(marker_md(n, by_n.get(n)) for n in s.citations)).strip()
-        for s in answer.sentences
-    )
-    return f"{note_md(answer.note)}\n\n{body}" if answer.note else body
+
+    def body(sentences: list[AnswerSentence]) -> str:
+        return " ".join(
+            (text_md(s.text) + " " + "".join(marker_md(n, by_n.get(n)) for n in s.citations)).strip() for s in sentences
+        )
+
+    if answer.quotes:  # a model's rewrite, the line saying so, then the quotes it was written from
+        return f"{body(answer.sentences)}\n\n{note_md(answer.note)}\n\n{body(answer.quotes)}"
+    return f"{note_md(answer.note)}\n\n{body(answer.sentences)}" if answer.note else body(answer.sentences)
 
 
 def question_md(question: str) -> str:

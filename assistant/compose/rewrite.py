@@ -6,8 +6,9 @@ sentences it was given (``assistant.verify``: numbers must appear in them; meani
 multilingual one when the answer is in another language). A sentence without a marker, or with a wrong one, is
 credited to the given sentence that supports it, when one does; an unsupported one is dropped.
 
-The extract is kept, and shown instead, when the model fails or is too slow, writes nothing that passes, or leaves
-out a figure or a source of the extract: a shorter answer must not lose a fact.
+The rewrite is shown above the extract, which stays below it as the quotes it was written from: a shorter answer
+loses no fact, and what the rewrite left out (figures, sources) is still there and named in the trace. The extract
+is shown alone when the model fails or is too slow, or writes nothing that passes.
 """
 
 from __future__ import annotations
@@ -51,11 +52,12 @@ def _repeats(text: str) -> int:
 @dataclass
 class Rewrite:
     """What the model made of an extract: the sentences kept (numbered as in the extract), those dropped, and why the
-    extract is shown instead (empty when the rewrite is shown)."""
+    extract is shown alone (empty when the rewrite is shown above it)."""
 
     sentences: list[AnswerSentence] = field(default_factory=list)
     dropped: list[Dropped] = field(default_factory=list)
     fallback: str = ""
+    left_out: str = ""  # figures and sources of the extract the rewrite does not give (they stay in the quotes)
     raw: str = ""
     first_token: float | None = None  # seconds from the request to the model's first piece of text
     seconds: float = 0.0
@@ -182,7 +184,7 @@ class Rewriter:
         if not result.sentences:
             result.fallback = "no sentence of the rewrite passed verification"
         else:
-            result.fallback = missing(extract, result.sentences)
+            result.left_out = missing(extract, result.sentences)
         return result
 
     def _stream(self, messages: list[dict[str, str]], *, max_tokens: int) -> Iterator[str]:

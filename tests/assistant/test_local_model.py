@@ -84,8 +84,6 @@ def test_the_model_writes_and_what_it_wrote_is_checked(rewrites: list[tuple[Answ
         for sentence in rewrite.sentences:
             assert numbers_in(sentence.text) <= extract_numbers, sentence
             assert sentence.citations and set(sentence.citations) <= _sentences_with_markers(answer.sentences)
-        if not rewrite.fallback:
-            assert extract_numbers <= numbers_in(" ".join(s.text for s in rewrite.sentences))
 
 
 def test_the_models_invented_figures_are_dropped(rewrites: list[tuple[Answer, Rewrite]]) -> None:

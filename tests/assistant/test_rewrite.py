@@ -138,6 +138,8 @@ def test_the_extract_shows_first_then_the_verified_rewrite_replaces_it(
     assert isinstance(final, Final) and len(waiting) == 1
     answer = final.answer
     assert answer.extract == waiting[0].text != answer.text
+    assert answer.quotes and answer.extract == render(answer.quotes)
+    assert answer.shown_text == f"{answer.text}\n\n{answer.note}\n\n{answer.extract}"
     assert answer.note == messages.text("rewritten", "en") and answer.composer == "scripted rewrite"
     assert "is EUR 20" in answer.text and answer.text == render(answer.sentences)
     step = next(s for s in answer.trace if s["stage"] == "rewrite")
@@ -151,9 +153,8 @@ def test_the_extract_shows_first_then_the_verified_rewrite_replaces_it(
         (lambda m: ComposerError("connection refused"), "connection refused"),
         (lambda m: "", "no answer"),
         (lambda m: "The moon is made of cheese. [1]", "passed verification"),
-        (lambda m: _faithful(m).split(" [", 1)[0] + " [1]", "left out"),
     ],
-    ids=["model fails", "empty reply", "nothing supported", "fact dropped"],
+    ids=["model fails", "empty reply", "nothing supported"],
 )
 def test_the_extract_stands_when_the_rewrite_fails(
     corpus_settings: Settings, bundled: Embedder, write: Callable[[list[dict[str, str]]], object], reason: str
@@ -201,3 +202,17 @@ def test_the_question_said_back_is_not_an_answer(corpus_assistant: Assistant, ex
 
     assert [k.text for k in kept] == [extract[0].text]
     assert [d.reason for d in dropped] == ["a question, not an answer"]
+
+
+def test_a_rewrite_that_leaves_out_a_figure_comes_above_the_quotes_that_keep_it(
+    corpus_settings: Settings, bundled: Embedder
+) -> None:
+    assistant = _assistant(corpus_settings, bundled, ScriptedModel(lambda m: _faithful(m).split(" [", 1)[0] + " [1]"))
+
+    answer = assistant.ask(FEE_QUESTION)
+
+    step = next(s for s in answer.trace if s["stage"] == "rewrite")
+    assert step["decision"] == "rewrite shown" and step["details"]["left_out"].startswith("the rewrite left out")
+    assert len(answer.sentences) == 1 and len(answer.quotes) >= 2
+    assert numbers_in(answer.extract) - numbers_in(answer.text)  # the figures left out are still shown, quoted
+    assistant.store.close()

@@ -56,10 +56,17 @@ def start_app(data_dir: Path, port: int, log: Path, concurrency: int | None) -> 
     if concurrency:
         command += ["--concurrency", str(concurrency)]
     proc = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 900
+    return wait_ready(proc, port, log, minutes=15)
+
+
+def wait_ready(proc: subprocess.Popen[bytes], port: int, log: Path, *, minutes: int) -> subprocess.Popen[bytes]:
+    """Wait until the app on ``port`` answers /healthz; an exit or ``minutes`` without an answer raises, with the end
+    of its log."""
+    deadline = time.monotonic() + minutes * 60
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise RuntimeError(f"the app exited with {proc.returncode}; see {log}")
+            tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:])
+            raise RuntimeError(f"the app exited with {proc.returncode}; the end of its log:\n{tail}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
                 return proc
@@ -67,7 +74,22 @@ def start_app(data_dir: Path, port: int, log: Path, concurrency: int | None) -> 
             pass
         time.sleep(1)
     proc.terminate()
-    raise RuntimeError(f"the app did not start within 15 minutes; see {log}")
+    raise RuntimeError(f"the app did not start within {minutes} minutes; see {log}")
+
+
+async def ask(client: httpx.AsyncClient, url: str, body: dict[str, Any]) -> tuple[int, bool, str, str]:
+    """One question to the API: the HTTP status (0 when none came), whether it was refused, the error's kind and the
+    start of its text (empty when answered)."""
+    try:
+        response = await client.post(url, json=body)
+    except httpx.HTTPError as exc:
+        return 0, False, type(exc).__name__, str(exc)[:200]
+    if response.status_code != 200:
+        return response.status_code, False, f"HTTP {response.status_code}", response.text[:200]
+    try:
+        return 200, bool(response.json().get("refused")), "", ""
+    except ValueError as exc:
+        return 200, False, type(exc).__name__, str(exc)[:200]
 
 
 async def user(
@@ -84,13 +106,7 @@ async def user(
         body = bodies[i % len(bodies)]
         i += 1
         began = time.perf_counter()
-        try:
-            response = await client.post(url, json=body)
-            status = response.status_code
-            refused = bool(response.json().get("refused")) if status == 200 else False
-            error = "" if status == 200 else f"HTTP {status}"
-        except (httpx.HTTPError, ValueError) as exc:
-            status, refused, error = 0, False, type(exc).__name__
+        status, refused, error, _ = await ask(client, url, body)
         out.append({"seconds": time.perf_counter() - began, "status": status, "refused": refused, "error": error})
 
 

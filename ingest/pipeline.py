@@ -9,6 +9,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,12 +116,28 @@ class Ingestor:
             self._fetcher = Fetcher(self.settings)
         return self._fetcher
 
-    def run(self, sources: list[str] | None = None, *, prune: bool = False, progress: bool = True) -> Summary:
-        """Ingest ``sources`` (the bundled corpus when empty); with ``prune``, drop stored pages not among them."""
+    def run(
+        self,
+        sources: list[str] | None = None,
+        *,
+        prune: bool = False,
+        progress: bool = True,
+        on_pages: Callable[[int, int], None] | None = None,
+    ) -> Summary:
+        """Ingest ``sources`` (the bundled corpus when empty); with ``prune``, drop stored pages not among them.
+        ``on_pages(done, total)`` hears how many pages are done (stored, unchanged or skipped) as the run goes: pages
+        are stored in batches, so the count moves in steps."""
         started = time.perf_counter()
         summary = Summary()
         items, bad = expand(list(sources or []))
         summary.skipped.extend(bad)
+        total = len(items) + len(bad)
+
+        def report() -> None:
+            if on_pages is not None:
+                done = len(summary.added) + len(summary.changed) + len(summary.unchanged) + len(summary.skipped)
+                on_pages(min(done, total), total)
+
         store = self.store.open(create=True)
         store.lexical  # noqa: B018 - bring the lexical index in step before writing to it
         seen: set[str] = set()
@@ -129,6 +146,7 @@ class Ingestor:
         bar = tqdm(items, desc="ingest", unit="page", disable=not progress, leave=False)
         for item in bar:
             seen.add(item.doc_id)
+            report()
             try:
                 prepared = self._prepare(item, summary)
             except SourceError as exc:
@@ -141,9 +159,11 @@ class Ingestor:
             waiting += len(prepared.new)
             if waiting >= EMBED_BATCH_CHUNKS:
                 self._flush(pending, summary)
+                report()
                 pending, waiting = [], 0
             bar.set_postfix(embedded=summary.chunks_embedded + waiting)
         self._flush(pending, summary)
+        report()
         bar.close()
         self._backfill_multilingual(progress=progress)
         if prune:

@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import shutil
+import textwrap
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ log = logging.getLogger(__name__)
 
 Progress = Callable[..., Any]  # gr.Progress, or any callable taking (fraction, desc=...)
 MAX_FAILURES_SHOWN = 50
+MAX_SKIPPED_SHOWN = 10  # malformed rows named on the page; summary.json has them all
+MAX_REASON_CHARS = 200  # a row's reason may quote one of its values
 PLOT_CAPTIONS = {  # the plots report.write draws, by file name
     "scores": "Distributions of key-fact recall, faithfulness and best passage relevance",
     "latency": "Latency per question",
@@ -66,9 +69,10 @@ class Evaluation:
         if limit is not None and limit < 1:
             raise ConfigError(f"the limit must be at least 1, not {limit}")
         path = Path(qa_file)
-        items, malformed = load_qa(path)
+        items, errors = load_qa(path)
+        malformed = [{"line": m.line, "message": m.message} for m in errors]
         if not items:
-            raise ConfigError(f"no valid questions in {path.name} ({len(malformed)} malformed rows)")
+            raise ConfigError(f"no valid questions in {path.name} ({skipped_rows(malformed)})")
         items = select(items, limit=limit, seed=0)
         started = datetime.now(UTC)
         settings = self.assistant.settings
@@ -97,7 +101,7 @@ class Evaluation:
             "limit": limit,
             "seed": 0,
             "pipelines": {r.name: r.summary() for r in runs},
-            "malformed": [{"line": m.line, "message": m.message} for m in malformed],
+            "malformed": malformed,
         }
         rows = [{"pipeline": r.name, **row} for r in runs for row in r.rows]
         self.runs_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -159,17 +163,34 @@ def summary_html(summary: dict[str, Any]) -> str:
     assistant = summary["pipelines"]["assistant"]
     lines = [
         f"{summary['questions']} questions from {summary['dataset']}",
-        f"{len(summary['malformed'])} malformed rows skipped",
         f"{assistant['errors']} errors",
         f"run {summary['date']}",
     ]
+    skipped = skipped_rows(summary["malformed"]) or "no malformed rows"
     return (
         '<div class="euma-eval">'
         f"<p>{render.e(' · '.join(lines))}</p>"
+        f"<p>{render.e(skipped)}</p>"
         f"<h3>Figures</h3>{report.html_table(shown)}"
         f"<h3>Refusals</h3>{report.html_table(report.refusal_table(summary))}"
         "</div>"
     )
+
+
+def skipped_rows(malformed: list[dict[str, Any]]) -> str:
+    """The rows the loader skipped, each with its line and why: "2 malformed rows skipped: line 3: ...; line 7:
+    ...", the first ten and how many more ("" when none)."""
+    if not malformed:
+        return ""
+    reasons = [
+        f"line {m['line']}: {textwrap.shorten(str(m['message']), MAX_REASON_CHARS, placeholder=' …')}"
+        for m in malformed[:MAX_SKIPPED_SHOWN]
+    ]
+    more = len(malformed) - MAX_SKIPPED_SHOWN
+    if more > 0:
+        reasons.append(f"and {more} more")
+    rows = "row" if len(malformed) == 1 else "rows"
+    return f"{len(malformed)} malformed {rows} skipped: " + "; ".join(reasons)
 
 
 def failures_html(rows: list[dict[str, Any]], k: int) -> str:

@@ -5,6 +5,10 @@ corpus, served with a policy that lets no script run), ``/staff/`` (Helpdesk and
 ``app_username`` and ``app_password`` are set), and ``/`` (Chat and About), mounted last as it takes every other
 path.
 
+The app serves at once, even while the store is still being built (the first start ingests the corpus): until
+``Startup`` says the assistant is ready, the API and ``/healthz`` answer 503 with how far the build has got and a
+Retry-After header, and the pages say the same instead of answering.
+
 Every response carries security headers (no sniffing, no referrer, no framing, no camera or microphone). Files the
 staff pages make or receive (drafts, evaluation runs, uploads and Gradio's own copies) live in a private temporary
 folder of the process (mode 0700) and are removed within the hour, and all of it when the app stops.
@@ -23,7 +27,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
@@ -52,8 +56,62 @@ SECURITY_HEADERS = {
 }
 NO_FRAMING = "frame-ancestors 'none'"
 MAX_BODY_BYTES = 16 * 1024 * 1024  # any request (a QA file upload is the largest); /api/ask has its own, smaller
+RETRY_AFTER_SECONDS = 10  # how long a 503 during the start asks a client to wait before asking again
 KEEP_FILES_SECONDS = 3000  # drafts, runs, uploads and Gradio's copies: removed 50 to 55 minutes after they are made
 SWEEP_SECONDS = 300  # how often the private folder is swept
+
+
+class Startup:
+    """How far the app's start has got: the store being built (pages done of all), the assistant loading its model,
+    ready, or failed. The thread that prepares the store writes it; requests read it and, until it is ready, say
+    so instead of answering."""
+
+    def __init__(self, *, ready: bool = False) -> None:
+        # One tuple, replaced whole: a request on another thread never sees a count from one step and a stage from
+        # another.
+        self._state: tuple[str, int, int] = ("ready", 0, 0) if ready else ("starting", 0, 0)
+
+    def building(self, done: int, total: int, *, update: bool = False) -> None:
+        """``done`` of the corpus's ``total`` pages are in the store; ``update``: the store existed, it is being
+        brought up to date."""
+        self._state = ("updating" if update else "building", done, total)
+
+    def loading(self) -> None:
+        """The store is ready; the assistant is loading its model and indexes."""
+        self._state = ("loading", 0, 0)
+
+    def ready(self) -> None:
+        """The assistant answers."""
+        self._state = ("ready", 0, 0)
+
+    def failed(self) -> None:
+        """The store could not be built or opened: the app cannot answer until it is restarted."""
+        self._state = ("failed", 0, 0)
+
+    @property
+    def is_ready(self) -> bool:
+        return self._state[0] == "ready"
+
+    def notice(self) -> str | None:
+        """What to tell a visitor instead of an answer; None once the assistant answers."""
+        stage, done, total = self._state
+        if stage == "ready":
+            return None
+        if stage == "failed":
+            return (
+                "Sorry, the assistant cannot answer: its knowledge base could not be built. Whoever runs this app "
+                "will find the reason in its console."
+            )
+        if stage == "starting":
+            return "The assistant is starting… Please try again in a moment."
+        if stage == "loading":
+            return "The knowledge base is ready and the assistant is loading its model… Please try again in a moment."
+        verb = "updated" if stage == "updating" else "built"
+        return f"The knowledge base is being {verb} ({done} of {total} pages)… Please try again in a minute."
+
+    def retry_headers(self) -> dict[str, str]:
+        """A Retry-After header while the start is under way (none after a failure: waiting will not help)."""
+        return {} if self._state[0] in ("ready", "failed") else {"Retry-After": str(RETRY_AFTER_SECONDS)}
 
 
 class SecurityHeaders:
@@ -194,8 +252,10 @@ def quiet_environment() -> None:
     os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
 
-def create_app(settings: Settings, assistant: Assistant, *, corpus_dir: Path = CORPUS_DIR) -> FastAPI:
-    """The whole app over one shared assistant (its store opened, its model loaded on first use)."""
+def create_app(
+    settings: Settings, assistant: Assistant, *, corpus_dir: Path = CORPUS_DIR, startup: Startup | None = None
+) -> FastAPI:
+    """The whole app over one shared assistant; ``startup`` says when it can answer (default: at once)."""
     quiet_environment()
     import gradio as gr
 
@@ -206,6 +266,13 @@ def create_app(settings: Settings, assistant: Assistant, *, corpus_dir: Path = C
     drafts_dir = private_folder(root, "drafts")
     runs_dir = private_folder(root, "eval-runs")
     staff_login = bool(settings.app_username and settings.app_password)
+    startup = startup or Startup(ready=True)
+
+    async def wait_for_startup() -> None:
+        """Refuse with 503 and how far the start has got until the assistant can answer."""
+        notice = startup.notice()
+        if notice is not None:
+            raise HTTPException(status_code=503, detail=notice, headers=startup.retry_headers())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -237,13 +304,28 @@ def create_app(settings: Settings, assistant: Assistant, *, corpus_dir: Path = C
     app.add_middleware(SecurityHeaders)
     api.install_error_handlers(app)
     # Links in API answers start with the configured public address, never with the request's Host header.
-    app.include_router(api.router(assistant, public_url=settings.public_url))
+    app.include_router(
+        api.router(assistant, public_url=settings.public_url),
+        dependencies=[Depends(wait_for_startup)],
+        responses={
+            503: {
+                "model": api.ErrorOut,
+                "description": (
+                    "the app is starting (building its store, loading its model; see Retry-After), or its store "
+                    "could not be built"
+                ),
+            }
+        },
+    )
     app.add_middleware(BodyLimit, limits={"/api/": api.MAX_BODY_BYTES}, default=MAX_BODY_BYTES)
     app.mount(CORPUS_ROUTE, CorpusPages(directory=corpus_dir), name="corpus")
 
     @app.get("/healthz", include_in_schema=False)
-    def healthz() -> dict[str, Any]:
-        return {"ok": True}
+    def healthz() -> JSONResponse:
+        notice = startup.notice()
+        if notice is None:
+            return JSONResponse({"ok": True})
+        return JSONResponse({"ok": False, "detail": notice}, status_code=503, headers=startup.retry_headers())
 
     common: dict[str, Any] = {
         "footer_links": ["api", "settings"],
@@ -255,7 +337,11 @@ def create_app(settings: Settings, assistant: Assistant, *, corpus_dir: Path = C
         "ssr_mode": False,
     }
     staff = ui.staff_blocks(
-        Helpdesk(assistant, drafts_dir), Evaluation(assistant, runs_dir), settings, staff_login=staff_login
+        Helpdesk(assistant, drafts_dir),
+        Evaluation(assistant, runs_dir),
+        settings,
+        staff_login=staff_login,
+        waiting=startup.notice,
     )
     staff.queue(default_concurrency_limit=settings.app_concurrency)
     gr.mount_gradio_app(
@@ -268,7 +354,11 @@ def create_app(settings: Settings, assistant: Assistant, *, corpus_dir: Path = C
         **common,
     )
     public = ui.public_blocks(
-        Chat(assistant, feedback), assistant, lambda: overview_html(assistant.store), staff_login=staff_login
+        Chat(assistant, feedback),
+        assistant,
+        lambda: overview_html(assistant.store),
+        staff_login=staff_login,
+        waiting=startup.notice,
     )
     public.queue(default_concurrency_limit=settings.app_concurrency)
     gr.mount_gradio_app(app, public, path="", **common)

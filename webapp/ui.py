@@ -2,12 +2,14 @@
 
 Only layout and wiring live here; every handler is a plain method of ``Chat``, ``Helpdesk`` or ``Evaluation``.
 The API endpoints are named ``ask`` (public), ``draft`` and ``evaluate`` (staff); the other events are private.
+While the store is still being built (``waiting`` returns a notice), both pages show the notice at the top, kept
+up to date until the assistant is ready, and every handler answers with it instead of asking the assistant.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import gradio as gr
@@ -19,13 +21,15 @@ from assistant.service import Assistant
 from common.settings import TONES, Settings
 from webapp import render
 from webapp.api import SERVER_ERROR, AnswerOut
-from webapp.chat import EXAMPLES, OFFICIAL_HELP, Chat, Conversation
+from webapp.chat import EXAMPLES, OFFICIAL_HELP, Chat, ChatUpdate, Conversation
 from webapp.evaluate import Evaluation
 from webapp.feedback import MAX_COMMENT_CHARS
 from webapp.helpdesk import Helpdesk
 
 log = logging.getLogger(__name__)
 
+Waiting = Callable[[], str | None]  # what to say instead of answering while the store is built; None once ready
+NOTICE_POLL_SECONDS = 2.0  # how often an open page asks whether the store is ready yet
 TITLE = "EU Migration Assistant"
 PORTAL = "https://immigration-portal.ec.europa.eu/"
 NOTE = (
@@ -79,6 +83,7 @@ CSS = (
 .euma-about dl { display: grid; grid-template-columns: max-content 1fr; gap: 0.2rem 1rem; }
 .euma-about dt { font-weight: 600; }
 .euma-about dd { margin: 0; }
+#startup-notice p { font-weight: 600; margin: 0 0 0.5rem 0; }
 #eval-plots .thumbnail-item { aspect-ratio: auto; height: auto; }
 #eval-plots .thumbnail-item img { height: auto; max-height: 420px; }
 a:focus-visible, button:focus-visible, input:focus-visible, textarea:focus-visible, [role="tab"]:focus-visible {
@@ -150,15 +155,49 @@ def _tab_from_query(tabs: tuple[str, ...]) -> Callable[[gr.Request], Any]:
     return select
 
 
+def ready() -> str | None:
+    """The default ``waiting``: the assistant answers from the start."""
+    return None
+
+
+def notice_html(notice: str | None) -> Any:
+    """The notice at the top of a page while the store is being built, hidden once it is ready."""
+    return gr.HTML(render.message_html(notice) if notice else "", visible=notice is not None)
+
+
+def chat_turn(chat: Chat, waiting: Waiting) -> Callable[..., Iterator[ChatUpdate]]:
+    """The chat's turn; while the store is being built, the question with the notice as the reply, the question
+    left in the box to send again, and nothing of it in the turns the assistant reads."""
+
+    def turn(question: str, conversation: Conversation | None, language: str = "") -> Iterator[ChatUpdate]:
+        notice = waiting()
+        if notice is None or not (question or "").strip():
+            yield from chat.respond(question, conversation, language)
+            return
+        conv = conversation if conversation is not None else Conversation()
+        conv.shown = [
+            *conv.shown,
+            {"role": "user", "content": render.question_md(question)},
+            {"role": "assistant", "content": render.text_md(notice)},
+        ]
+        yield conv.shown, question, conv, render.sources_html(None)
+
+    return turn
+
+
 def language_choices() -> list[tuple[str, str]]:
     """The languages the assistant speaks, by their own names."""
     return [(messages.language_name(code), code) for code in messages.languages()]
 
 
-def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *, staff_login: bool) -> gr.Blocks:
+def public_blocks(
+    chat: Chat, assistant: Assistant, about: Callable[[], str], *, staff_login: bool, waiting: Waiting = ready
+) -> gr.Blocks:
     """Chat and About, open to everyone, and the ``ask`` API endpoint."""
     with gr.Blocks(title=TITLE, analytics_enabled=False) as demo:
         gr.HTML(nav_html(staff=False, staff_login=staff_login), js_on_load=COPY_PLAIN_JS)
+        notice = gr.HTML(visible=False, elem_id="startup-notice")
+        poll = gr.Timer(NOTICE_POLL_SECONDS, active=False)
         with gr.Tabs(selected="chat") as tabs:
             with gr.Tab("Chat", id="chat"):
                 language = gr.Dropdown(
@@ -217,7 +256,7 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
         state = gr.State(Conversation())
 
         turn: dict[str, Any] = {
-            "fn": chat.respond,
+            "fn": chat_turn(chat, waiting),
             "inputs": [question, state, language],
             "outputs": [chatbot, question, state, sources],
         }
@@ -252,6 +291,8 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
         def ask_api(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
             """Answer a question (with earlier turns, each {"role": "user"|"assistant", "content": ...})."""
             turns = [Turn(str(t.get("role", "")), str(t.get("content", ""))) for t in history or []]
+            if (notice := waiting()) is not None:
+                raise gr.Error(notice)
             try:
                 answer = assistant.ask(question, history=turns)
             except QuestionError as exc:
@@ -262,15 +303,27 @@ def public_blocks(chat: Chat, assistant: Assistant, about: Callable[[], str], *,
             return AnswerOut.of(answer).model_dump()
 
         gr.api(ask_api, api_name="ask")
+
+        def startup_status() -> tuple[Any, Any, str]:
+            """The notice and the page's figures: the notice until the store is ready, then the store's overview."""
+            now = waiting()
+            shown = about() if now is None else render.message_html(now)
+            return notice_html(now), gr.Timer(active=now is not None), shown
+
         demo.load(_tab_from_query(("chat", "about")), None, tabs, api_visibility="private", queue=False)
-        demo.load(about, None, overview, api_visibility="private")
+        demo.load(startup_status, None, [notice, poll, overview], api_visibility="private")
+        poll.tick(startup_status, None, [notice, poll, overview], api_visibility="private")
     return demo
 
 
-def staff_blocks(helpdesk: Helpdesk, evaluation: Evaluation, settings: Settings, *, staff_login: bool) -> gr.Blocks:
+def staff_blocks(
+    helpdesk: Helpdesk, evaluation: Evaluation, settings: Settings, *, staff_login: bool, waiting: Waiting = ready
+) -> gr.Blocks:
     """Helpdesk and Evaluate, and the ``draft`` and ``evaluate`` API endpoints."""
     with gr.Blocks(title=f"{TITLE}: helpdesk and evaluation", analytics_enabled=False) as demo:
         gr.HTML(nav_html(staff=True, staff_login=staff_login))
+        notice = gr.HTML(visible=False, elem_id="startup-notice")
+        poll = gr.Timer(NOTICE_POLL_SECONDS, active=False)
         with gr.Tabs(selected="helpdesk") as tabs:
             with gr.Tab("Helpdesk", id="helpdesk"):
                 gr.Markdown(
@@ -328,7 +381,12 @@ def staff_blocks(helpdesk: Helpdesk, evaluation: Evaluation, settings: Settings,
                     archive = gr.DownloadButton("Download the run (.zip)", elem_id="download-run")
                     report = gr.File(label="Report (HTML)", elem_id="eval-report")
 
-        write.click(helpdesk.draft, [message, tone, signoff], [draft, draft_sources, status], api_name="draft")
+        def write_draft(message: str, tone: str, signoff: str) -> tuple[str, str, str]:
+            if (now := waiting()) is not None:
+                return "", render.sources_list_html([]), render.message_html(now)
+            return helpdesk.draft(message, tone, signoff)
+
+        write.click(write_draft, [message, tone, signoff], [draft, draft_sources, status], api_name="draft")
         copy.click(None, draft, None, js=COPY_JS)
         draft.change(
             helpdesk.files,
@@ -345,6 +403,8 @@ def staff_blocks(helpdesk: Helpdesk, evaluation: Evaluation, settings: Settings,
             limit: float | None,
             progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio asks for a progress bar
         ) -> tuple[str, list[tuple[str, str]], str, str | None, str | None]:
+            if (now := waiting()) is not None:
+                return render.message_html(now), [], "", None, None
             return evaluation.handle(qa_file, k, limit, progress)
 
         run.click(
@@ -352,5 +412,11 @@ def staff_blocks(helpdesk: Helpdesk, evaluation: Evaluation, settings: Settings,
             concurrency_limit=1,
         )  # fmt: skip
 
+        def startup_status() -> tuple[Any, Any]:
+            now = waiting()
+            return notice_html(now), gr.Timer(active=now is not None)
+
         demo.load(_tab_from_query(("helpdesk", "evaluate")), None, tabs, api_visibility="private", queue=False)
+        demo.load(startup_status, None, [notice, poll], api_visibility="private", queue=False)
+        poll.tick(startup_status, None, [notice, poll], api_visibility="private", queue=False)
     return demo

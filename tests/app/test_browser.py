@@ -362,3 +362,33 @@ def test_a_corpus_page_is_styled_with_a_link_back_and_runs_no_script(open_tab: A
         assert page.get_by_role("link", name="Back to the EU Migration Assistant chat").get_attribute("href") == "/"
         assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"] + 1
     assert violations == []
+
+
+def test_the_first_start_shows_how_far_the_build_has_got_then_answers(
+    open_tab: Any, tmp_path: Path, bundled: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from common.settings import Settings
+    from tests.app.test_first_start import WAIT_SECONDS, first_start
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)  # create_app sets it; the session's app keeps its own
+    with first_start(Settings(data_dir=tmp_path / "data"), hold_at=(0,)) as start:
+        start.startup.held_at(0)
+        page = open_tab().page
+        page.goto(start.url + "/")
+        notice = page.locator("#startup-notice")
+        notice.get_by_text("The knowledge base is being built (0 of 2 pages)").wait_for(timeout=30_000)
+        box = page.get_by_label("Your question")
+        box.fill(BLUE_CARD)
+        box.press("Enter")
+        reply = page.locator("[data-testid=bot]").last
+        reply.get_by_text("The knowledge base is being built (0 of 2 pages)").wait_for(timeout=30_000)
+        assert box.input_value() == BLUE_CARD  # kept, to send again
+        page.get_by_role("tab", name="About and sources").click()
+        assert "being built" in page.locator("#store-overview").inner_text()
+
+        start.startup.go_on(0)
+        notice.wait_for(state="hidden", timeout=WAIT_SECONDS * 1000)  # the page saw the store become ready
+        page.locator("#store-overview").get_by_text("Pages").first.wait_for(timeout=30_000)
+        page.get_by_role("tab", name="Chat").click()
+        ask(page, BLUE_CARD)
+        assert "[1]" in bot_messages(page)[-1]

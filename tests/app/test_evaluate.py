@@ -51,7 +51,8 @@ def test_a_run_reports_figures_plots_failures_and_a_download(evaluation: Evaluat
         str(qa), 5, 0, lambda fraction, desc="": steps.append((fraction, desc))
     )
     assert steps[0][0] == 0.0 and steps[-1] == (1.0, "4 of 4 questions answered and scored")
-    assert "4 questions from upload.jsonl" in summary and "1 malformed rows skipped" in summary
+    assert "4 questions from upload.jsonl" in summary
+    assert "1 malformed row skipped: line 5: not valid JSON: Expecting value at column 32<" in summary
     assert "page/hit@5" in summary and "refusal_recall" in summary
     assert {Path(p).name for p, _ in plots} == {"scores.png", "latency.png", "tags.png"}
     assert all(Path(p).read_bytes().startswith(b"\x89PNG") and caption for p, caption in plots)
@@ -91,7 +92,11 @@ def test_the_same_engine_as_the_command_line(evaluation: Evaluation, tmp_path: P
     ("content", "name", "expected"),
     [
         (None, "", "Choose a QA file first"),
-        ("not json at all\n", "bad.jsonl", "no valid questions in bad.jsonl (1 malformed rows)"),
+        (
+            "not json at all\n",
+            "bad.jsonl",
+            "no valid questions in bad.jsonl (1 malformed row skipped: line 1: not valid JSON: Expecting value at",
+        ),
         ("question\n", "notes.txt", "unknown QA file type"),
     ],
 )
@@ -104,6 +109,34 @@ def test_a_bad_upload_gives_a_message(
         path.write_text(content, encoding="utf-8")
     summary, plots, _, archive, report = evaluation.handle(str(path) if path else None, 5, None)
     assert expected in summary and plots == [] and archive is None and report is None
+
+
+def test_the_page_names_each_skipped_row_by_its_line(evaluation: Evaluation, tmp_path: Path) -> None:
+    good = qa_rows(1, 0)[0]
+    path = tmp_path / "upload.jsonl"
+    lines = [
+        "# a comment line is not a row",
+        '{"id": "broken", "question": ',
+        json.dumps(good),
+        json.dumps({"id": "no-question"}),
+        json.dumps(good),  # its id again
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    summary, *_ = evaluation.handle(str(path), 5, 0)
+    assert "1 questions from upload.jsonl" in summary
+    assert (
+        "3 malformed rows skipped: line 2: not valid JSON: Expecting value at column 29; line 4: missing question; "
+        f"line 5: duplicate id &#x27;{good['id']}&#x27; (first on line 3)"
+    ) in summary
+
+
+def test_a_file_of_bad_rows_names_the_first_ten_and_counts_the_rest(evaluation: Evaluation, tmp_path: Path) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text("".join(f'{{"id": "q{n}"}}\n' for n in range(1, 13)), encoding="utf-8")
+    summary, plots, _, archive, _ = evaluation.handle(str(path), 5, None)
+    shown = "; ".join(f"line {n}: missing question" for n in range(1, 11))
+    assert f"no valid questions in bad.jsonl (12 malformed rows skipped: {shown}; and 2 more)" in summary
+    assert "line 11" not in summary and plots == [] and archive is None
 
 
 def test_a_bad_k_gives_a_message(evaluation: Evaluation, tmp_path: Path) -> None:

@@ -152,7 +152,7 @@ def run_mode(mode: str, assistant: Any, timed: TimedModel | None, items: Sequenc
                 "seconds": total,
             }
         )
-        print(f"  {mode:10} {item.id!s:>24} {total:6.1f} s  {rows[-1]['shown']}", file=sys.stderr, flush=True)
+        print(f"  {mode:10} {len(rows):>4} {total:6.1f} s  {rows[-1]['shown']}", file=sys.stderr, flush=True)
     return {"rows": rows, "figures": figures(rows)}
 
 
@@ -255,7 +255,8 @@ def main(argv: list[str] | None = None) -> int:
             assistant, model = assistants[mode]
             per_mode[mode] = run_mode(mode, assistant, model, chosen, scorer)
         result["sets"][path.name] = {mode: run["figures"] for mode, run in per_mode.items()}
-        result.setdefault("rows", {})[path.name] = {mode: run["rows"] for mode, run in per_mode.items()}
+        if "blind" not in path.name:  # the blind set is read only as aggregates
+            result.setdefault("rows", {})[path.name] = {mode: run["rows"] for mode, run in per_mode.items()}
     result["rss_mb"] = {"start": rss_start, "end": rss_mb()}
     out = args.out or RESULTS / f"composers-{name}.json"
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")

@@ -33,6 +33,7 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from assistant import messages
 from assistant.service import Assistant
 from common.settings import Settings
 from ingest.sources import CORPUS_DIR
@@ -92,22 +93,12 @@ class Startup:
     def is_ready(self) -> bool:
         return self._state[0] == "ready"
 
-    def notice(self) -> str | None:
-        """What to tell a visitor instead of an answer; None once the assistant answers."""
+    def notice(self, language: str = "en") -> str | None:
+        """What to tell a visitor instead of an answer, in ``language``; None once the assistant answers."""
         stage, done, total = self._state
         if stage == "ready":
             return None
-        if stage == "failed":
-            return (
-                "Sorry, the assistant cannot answer: its knowledge base could not be built. Whoever runs this app "
-                "will find the reason in its console."
-            )
-        if stage == "starting":
-            return "The assistant is starting… Please try again in a moment."
-        if stage == "loading":
-            return "The knowledge base is ready and the assistant is loading its model… Please try again in a moment."
-        verb = "updated" if stage == "updating" else "built"
-        return f"The knowledge base is being {verb} ({done} of {total} pages)… Please try again in a minute."
+        return messages.text(f"startup_{stage}", language).format(done=done, total=total)
 
     def retry_headers(self) -> dict[str, str]:
         """A Retry-After header while the start is under way (none after a failure: waiting will not help)."""

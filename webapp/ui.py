@@ -17,6 +17,7 @@ import gradio as gr
 from assistant import messages
 from assistant.conversation import Turn
 from assistant.errors import QuestionError
+from assistant.language import detect
 from assistant.service import Assistant
 from common.settings import TONES, Settings
 from webapp import render
@@ -28,7 +29,8 @@ from webapp.helpdesk import Helpdesk
 
 log = logging.getLogger(__name__)
 
-Waiting = Callable[[], str | None]  # what to say instead of answering while the store is built; None once ready
+# What to say, in a language, instead of answering while the store is built; None once ready.
+Waiting = Callable[[str], str | None]
 NOTICE_POLL_SECONDS = 2.0  # how often an open page asks whether the store is ready yet
 TITLE = "EU Migration Assistant"
 PORTAL = "https://immigration-portal.ec.europa.eu/"
@@ -155,7 +157,7 @@ def _tab_from_query(tabs: tuple[str, ...]) -> Callable[[gr.Request], Any]:
     return select
 
 
-def ready() -> str | None:
+def ready(language: str = "en") -> str | None:
     """The default ``waiting``: the assistant answers from the start."""
     return None
 
@@ -170,7 +172,7 @@ def chat_turn(chat: Chat, waiting: Waiting) -> Callable[..., Iterator[ChatUpdate
     left in the box to send again, and nothing of it in the turns the assistant reads."""
 
     def turn(question: str, conversation: Conversation | None, language: str = "") -> Iterator[ChatUpdate]:
-        notice = waiting()
+        notice = waiting(language or detect(question or "").code)
         if notice is None or not (question or "").strip():
             yield from chat.respond(question, conversation, language)
             return
@@ -291,7 +293,7 @@ def public_blocks(
         def ask_api(question: str, history: list[dict[str, str]] | None = None) -> dict[str, Any]:
             """Answer a question (with earlier turns, each {"role": "user"|"assistant", "content": ...})."""
             turns = [Turn(str(t.get("role", "")), str(t.get("content", ""))) for t in history or []]
-            if (notice := waiting()) is not None:
+            if (notice := waiting(detect(question or "").code)) is not None:
                 raise gr.Error(notice)
             try:
                 answer = assistant.ask(question, history=turns)
@@ -304,15 +306,15 @@ def public_blocks(
 
         gr.api(ask_api, api_name="ask")
 
-        def startup_status() -> tuple[Any, Any, str]:
+        def startup_status(language: str = "") -> tuple[Any, Any, str]:
             """The notice and the page's figures: the notice until the store is ready, then the store's overview."""
-            now = waiting()
+            now = waiting(language or "en")
             shown = about() if now is None else render.message_html(now)
             return notice_html(now), gr.Timer(active=now is not None), shown
 
         demo.load(_tab_from_query(("chat", "about")), None, tabs, api_visibility="private", queue=False)
-        demo.load(startup_status, None, [notice, poll, overview], api_visibility="private")
-        poll.tick(startup_status, None, [notice, poll, overview], api_visibility="private")
+        demo.load(startup_status, [language], [notice, poll, overview], api_visibility="private")
+        poll.tick(startup_status, [language], [notice, poll, overview], api_visibility="private")
     return demo
 
 
@@ -382,7 +384,7 @@ def staff_blocks(
                     report = gr.File(label="Report (HTML)", elem_id="eval-report")
 
         def write_draft(message: str, tone: str, signoff: str) -> tuple[str, str, str]:
-            if (now := waiting()) is not None:
+            if (now := waiting("en")) is not None:
                 return "", render.sources_list_html([]), render.message_html(now)
             return helpdesk.draft(message, tone, signoff)
 
@@ -403,7 +405,7 @@ def staff_blocks(
             limit: float | None,
             progress: gr.Progress = gr.Progress(),  # noqa: B008 - how Gradio asks for a progress bar
         ) -> tuple[str, list[tuple[str, str]], str, str | None, str | None]:
-            if (now := waiting()) is not None:
+            if (now := waiting("en")) is not None:
                 return render.message_html(now), [], "", None, None
             return evaluation.handle(qa_file, k, limit, progress)
 
@@ -413,7 +415,7 @@ def staff_blocks(
         )  # fmt: skip
 
         def startup_status() -> tuple[Any, Any]:
-            now = waiting()
+            now = waiting("en")
             return notice_html(now), gr.Timer(active=now is not None)
 
         demo.load(_tab_from_query(("helpdesk", "evaluate")), None, tabs, api_visibility="private", queue=False)

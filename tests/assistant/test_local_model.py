@@ -11,12 +11,10 @@ from __future__ import annotations
 import importlib.util
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-import httpx
 import pytest
 
 from assistant import messages
@@ -26,7 +24,7 @@ from assistant.compose.rewrite import Rewrite, Rewriter
 from assistant.service import Assistant, Final, Partial
 from assistant.verify import numbers_in, parse_citations
 from common.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until_up
 from vectorstore.embeddings import Embedder
 from vectorstore.store import Store
 
@@ -152,18 +150,7 @@ def llama_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         )  # fmt: skip
         url = f"http://127.0.0.1:{port}/v1"
         try:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                try:
-                    if httpx.get(f"{url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if proc.poll() is not None:
-                    pytest.fail(f"the llama.cpp server stopped: {log_path.read_text()[-2000:]}")
-                time.sleep(0.5)
-            else:
-                pytest.fail("the llama.cpp server did not start in 120 s")
+            wait_until_up(f"{url}/models", proc, seconds=120, name=f"the llama.cpp server (log: {log_path})")
             yield url
         finally:
             proc.terminate()

@@ -18,7 +18,9 @@ from assistant.retrieve import Retrieval
 from assistant.scope import on_topic, tries_to_instruct, unanswered_count, uncovered
 from assistant.verify import render
 
-OFF_TOPIC_GAP = 0.1  # a question in another language this far below the floor is told it is off topic
+OFF_TOPIC_GAP = 0.1  # without the topic model: a question in another language this far below the floor is off topic
+OFF_TOPIC_LIKELY = 0.5  # the topic model's probability from which a question refused anyway is told it is off topic
+OFF_TOPIC_SURE = 0.6  # the topic model's probability from which a question is refused as off topic on that alone
 
 
 @dataclass(frozen=True)
@@ -50,17 +52,36 @@ def instructions(instructs: bool) -> Refusal | None:
 
 
 def scope(
-    question: str, search: str, retrieval: Retrieval, *, floor: float, vocabulary: Collection[str]
+    question: str,
+    search: str,
+    retrieval: Retrieval,
+    *,
+    floor: float,
+    vocabulary: Collection[str],
+    off_topic: float | None = None,
 ) -> Refusal | None:
     """After retrieval: nothing close enough (the relevance floor), or the question asks for a specific the passages
-    cannot hold (a country, a year, one person's case: ``scope.uncovered_specifics``, English questions only)."""
+    cannot hold (a country, a year, one person's case: ``scope.uncovered_specifics``, English questions only).
+
+    Below the floor, the refusal says the question is off topic or that the sources do not hold the answer. In
+    another language than English that is the topic model's call (``off_topic``: its probability, from
+    ``assistant.topic``), or without it, how far below the floor the best match is; in English, the field's words."""
     best = retrieval.best_match
     if best < floor:
-        multilingual = retrieval.space == "multilingual"
-        off_topic = best < floor - OFF_TOPIC_GAP if multilingual else not on_topic(search)
-        details = {"best_match": round(best, 4), "floor": floor}
-        return Refusal(OUT_OF_SCOPE if off_topic else NO_MATCH, "relevance-floor", details)
+        details: dict[str, Any] = {"best_match": round(best, 4), "floor": floor}
+        if retrieval.space != "multilingual":
+            outside = not on_topic(search)
+        elif off_topic is not None:
+            outside = off_topic >= OFF_TOPIC_LIKELY
+            details["off_topic"] = round(off_topic, 3)
+        else:
+            outside = best < floor - OFF_TOPIC_GAP
+        return Refusal(OUT_OF_SCOPE if outside else NO_MATCH, "relevance-floor", details)
     if retrieval.space == "multilingual":
+        if off_topic is not None and off_topic >= OFF_TOPIC_SURE:
+            return Refusal(
+                OUT_OF_SCOPE, "topic-model", {"off_topic": round(off_topic, 3), "best_match": round(best, 4)}
+            )
         return None  # the specifics check reads English words
     seen = " ".join(f"{p.chunk.title} {p.chunk.heading_path} {p.chunk.text}" for p in retrieval.passages)
     found = uncovered(question, seen, vocabulary)  # (what is missing, the rule that found it)
@@ -72,13 +93,22 @@ def scope(
 
 
 def answer(
-    question: str, kept: Sequence[AnswerSentence], dropped: Sequence[Dropped], alternatives: Alternatives
+    question: str,
+    kept: Sequence[AnswerSentence],
+    dropped: Sequence[Dropped],
+    alternatives: Alternatives,
+    *,
+    off_topic: float | None = None,
 ) -> Refusal | None:
     """After composing: no sentence survived (none close enough, or verification dropped them all), or a "how many
-    X?" question got sentences without any number of X (a model may write around the gap)."""
+    X?" question got sentences without any number of X (a model may write around the gap). With no sentence close
+    enough, the topic model (``off_topic``, in other languages than English) chooses between "off topic" and "not
+    found", as below the relevance floor."""
     if not kept:
         if dropped:
             return Refusal(UNVERIFIED, "verification-dropped-all", {"dropped": len(dropped)})
+        if off_topic is not None and off_topic >= OFF_TOPIC_LIKELY:
+            return Refusal(OUT_OF_SCOPE, "no-sentence-close-enough", {"off_topic": round(off_topic, 3)})
         return Refusal(NO_MATCH, "no-sentence-close-enough")
     counted = unanswered_count(question, render(kept), alternatives)
     if counted:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from assistant import messages, policy, prompts, rules
+from assistant import messages, policy, prompts, rules, topic
 from assistant.answer import Answer, AnswerSentence, RetrievedPassage
 from assistant.compose import NOT_IN_SOURCES, Composer
 from assistant.compose.extractive import ExtractiveComposer
@@ -218,7 +218,12 @@ class Assistant:
         context.passages = self._reported(retrieval)
         with trace.stage("scope") as step:
             refusal = policy.scope(
-                question, search, retrieval, floor=self.floor(retrieval), vocabulary=lexical.vocabulary()
+                question,
+                search,
+                retrieval,
+                floor=self.floor(retrieval),
+                vocabulary=lexical.vocabulary(),
+                off_topic=self.off_topic(retrieval),
             )
             step.decision = "refuse" if refusal else "pass"
             if refusal:
@@ -251,7 +256,9 @@ class Assistant:
             step.details = {"composer": composer_name}
         context.composer = composer_name
         with trace.stage("checks") as step:
-            refusal = policy.answer(question, checker.kept, checker.dropped, retrieval.alternatives)
+            refusal = policy.answer(
+                question, checker.kept, checker.dropped, retrieval.alternatives, off_topic=self.off_topic(retrieval)
+            )
             step.decision = "refuse" if refusal else "pass"
             if refusal:
                 step.rule, step.details = refusal.rule, dict(refusal.details)
@@ -390,6 +397,16 @@ class Assistant:
             )
             answers.append(AskAnswer(ask, answer))
         return make_draft(read, answers, tone=tone, signoff=signoff or self.settings.draft_signoff, language=language)
+
+    def off_topic(self, retrieval: Retrieval) -> float | None:
+        """The topic model's probability that a question in another language is off topic (None in English, or
+        when the shipped weights are missing or were learnt on another model's vectors)."""
+        if retrieval.space != "multilingual" or retrieval.vector is None:
+            return None
+        model = topic.load()
+        if model is None or model.encoder != self.store.encoder.model_id:
+            return None
+        return model.off_topic(retrieval.vector)
 
     def floor(self, retrieval: Retrieval) -> float:
         """The relevance floor for a retrieval: the English one, or the multilingual space's."""

@@ -8,12 +8,16 @@ asked first, then each question once for retrieval alone, ``Assistant.retriever.
 Nothing is asserted.
 
 Each store is served by a fresh process (this module with ``--serve``), so its memory (VmRSS) is the serving
-process's, not the builder's; by default twice, with torch's default threads and with one thread. Where each
+process's, not the builder's; by default twice, with torch's default threads and with one thread. Questions are
+asked from a worker thread, as the app's server asks them: torch's thread setting holds for the thread that made it,
+and the multilingual model's engine shares torch's OpenMP runtime, so asking from the main thread would time that
+engine on one thread, which no served question runs with. Where each
 question's time goes is read from its answer's trace (the pipeline's stages). The questions of the 24-language QA
 sets are then timed too, by language.
 
 The synthetic store is built without the model: its chunks recombine runs of the corpus's own answer sentences
-(4 to 8 per chunk, 150 words or a little more) under varied headings, each sentence keeps its real stored vector,
+(4 to 8 per chunk, 150 words or a little more) under varied headings, each sentence keeps its real stored vectors
+(the English model's, and the multilingual model's, so that questions in other languages search 100,000 chunks too),
 and the chunk's vector is the normalised mean of them. They are written with the Store API (sentence vectors, then
 chunks, in batches), so Chroma and the lexical index are filled as ingest fills them. The real corpus chunks are
 written too, so that real questions have real answers.
@@ -34,6 +38,7 @@ import tempfile
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -157,25 +162,33 @@ def serve(folder: Path, limit: int | None, threads: int | None) -> dict[str, obj
     assistant.warm_up()
     open_s = time.perf_counter() - start
     rss["store open"] = rss_mb()
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="question")
+
+    def retrieve(question: str) -> Any:
+        return worker.submit(assistant.retriever.retrieve, question).result()
+
+    def ask(question: str) -> Any:
+        return worker.submit(assistant.ask, question).result()
+
     # Retrieval first, so that the memory of what answering alone reads (sentence vectors) shows apart.
     for question in asked[:WARMUP]:
-        assistant.retriever.retrieve(question)
+        retrieve(question)
     rss["after retrieval warm-up"] = rss_mb()
     for question in asked[:WARMUP]:
-        assistant.ask(question)
+        ask(question)
     rss["after answer warm-up"] = rss_mb()
     load = [os.getloadavg()[0]]
     retrieval_ms: list[float] = []
     for question in asked:
         start = time.perf_counter()
-        assistant.retriever.retrieve(question)
+        retrieve(question)
         retrieval_ms.append((time.perf_counter() - start) * 1000)
     answer_ms, answer_cpu_ms = [], []
     traces: list[list[dict[str, Any]]] = []
     answered, synthetic, passages = 0, 0, 0
     for question in asked:
         start, cpu = time.perf_counter(), time.process_time()
-        answer = assistant.ask(question)
+        answer = ask(question)
         answer_ms.append((time.perf_counter() - start) * 1000)
         answer_cpu_ms.append((time.process_time() - cpu) * 1000)
         traces.append(answer.trace)
@@ -185,7 +198,7 @@ def serve(folder: Path, limit: int | None, threads: int | None) -> dict[str, obj
     by_language: dict[str, list[float]] = defaultdict(list)
     for language, question in language_questions():
         start = time.perf_counter()
-        assistant.ask(question)
+        ask(question)
         by_language[language].append((time.perf_counter() - start) * 1000)
     load.append(os.getloadavg()[0])
     rss["after the timed run"] = rss_mb()
@@ -240,6 +253,7 @@ class Material:
     sentences: list[str]
     sentence_rows: np.ndarray
     documents: list[Any]
+    multilingual_rows: np.ndarray | None = None  # the multilingual model's vector of each sentence, when stored
 
 
 def read_material(store: Any) -> Material:
@@ -250,6 +264,8 @@ def read_material(store: Any) -> Material:
     by_id = {c.id: v for c, v in pairs}
     stored = store.sentence_vectors(chunks)
     sentence_vectors = [stored[c.id] for c in chunks]
+    multilingual = store.multilingual_vectors(chunks) if store.has_multilingual else {}
+    complete = bool(multilingual) and all(c.id in multilingual for c in chunks)
     return Material(
         chunks=chunks,
         vectors=np.vstack([by_id[c.id] for c in chunks]),
@@ -257,6 +273,7 @@ def read_material(store: Any) -> Material:
         sentences=[s for c in chunks for s in c.sentences],
         sentence_rows=np.vstack(sentence_vectors),
         documents=store.list_documents(),
+        multilingual_rows=np.vstack([multilingual[c.id] for c in chunks]) if complete else None,
     )
 
 
@@ -264,8 +281,11 @@ def _hex(text: str, size: int) -> str:
     return hashlib.sha256(text.encode()).hexdigest()[:size]
 
 
-def synthetic_pages(material: Material, n: int, seed: int) -> Iterator[tuple[list[Any], np.ndarray, list[Any]]]:
-    """Pages of 4 to 16 synthetic chunks until ``n`` chunks: (chunks, their vectors, their sentence matrices).
+def synthetic_pages(
+    material: Material, n: int, seed: int
+) -> Iterator[tuple[list[Any], np.ndarray, list[Any], list[Any]]]:
+    """Pages of 4 to 16 synthetic chunks until ``n`` chunks: (chunks, their vectors, their sentence matrices, their
+    multilingual sentence matrices: empty when the corpus store has none).
 
     A chunk takes runs of one to four consecutive corpus sentences from random places until it holds at least four
     sentences and about 150 words (at most eight sentences). A page takes its title and metadata from a real page
@@ -282,7 +302,7 @@ def synthetic_pages(material: Material, n: int, seed: int) -> Iterator[tuple[lis
         model = material.chunks[rng.integers(len(material.chunks))]
         doc_id = f"synthetic-{page:06d}"
         url = f"{SYNTHETIC_HOST}{page}"
-        chunks, vectors, matrices = [], [], []
+        chunks, vectors, matrices, multilingual = [], [], [], []
         for position in range(min(int(rng.integers(4, 17)), n - made)):
             picked: list[int] = []
             while len(picked) < 4 or (len(picked) < 8 and words[picked].sum() < 150):
@@ -290,6 +310,8 @@ def synthetic_pages(material: Material, n: int, seed: int) -> Iterator[tuple[lis
                 picked += list(range(start, min(total, start + int(rng.integers(1, 5)))))[: 8 - len(picked)]
             units = [material.sentences[i] for i in picked]
             matrix = material.sentence_rows[picked]
+            if material.multilingual_rows is not None:
+                multilingual.append(material.multilingual_rows[picked])
             mean = matrix.mean(axis=0)
             text = " ".join(units)
             section = material.chunks[rng.integers(len(material.chunks))].section or model.title
@@ -321,7 +343,7 @@ def synthetic_pages(material: Material, n: int, seed: int) -> Iterator[tuple[lis
             matrices.append(matrix)
         made += len(chunks)
         page += 1
-        yield chunks, np.asarray(vectors, dtype=np.float32), matrices
+        yield chunks, np.asarray(vectors, dtype=np.float32), matrices, multilingual
 
 
 def build_synthetic(folder: Path, material: Material, n: int, embedder: Any, seed: int) -> dict[str, object]:
@@ -338,40 +360,50 @@ def build_synthetic(folder: Path, material: Material, n: int, embedder: Any, see
     store.lexical  # noqa: B018 - in step before the first write, as ingest does
     seconds: dict[str, float] = defaultdict(float)
 
-    def write(chunks: list[Any], vectors: np.ndarray, matrices: list[np.ndarray]) -> None:
+    def write(chunks: list[Any], vectors: np.ndarray, matrices: list[np.ndarray], multilingual: list[Any]) -> None:
         start = time.perf_counter()
         store.add_sentence_vectors(chunks, matrices)
         seconds["sentence vectors"] += time.perf_counter() - start
+        if multilingual:
+            start = time.perf_counter()
+            store.add_multilingual_vectors(chunks, multilingual)
+            seconds["multilingual sentence vectors"] += time.perf_counter() - start
         start = time.perf_counter()
         store.add_chunks(chunks, vectors)
         seconds["chunks and lexical index"] += time.perf_counter() - start
 
     started = time.perf_counter()
-    write(material.chunks, material.vectors, material.sentence_vectors)
+    corpus_multilingual: list[Any] = []
+    if material.multilingual_rows is not None:
+        ends = np.cumsum([len(m) for m in material.sentence_vectors])
+        corpus_multilingual = np.split(material.multilingual_rows, ends[:-1])
+    write(material.chunks, material.vectors, material.sentence_vectors, corpus_multilingual)
     for record in material.documents:
         store.put_document(record)
-    pending: tuple[list[Any], list[np.ndarray], list[np.ndarray]] = ([], [], [])
+    pending: tuple[list[Any], list[np.ndarray], list[np.ndarray], list[np.ndarray]] = ([], [], [], [])
     pages = sentences = words = 0
-    for chunks, vectors, matrices in synthetic_pages(material, n, seed):
+    for chunks, vectors, matrices, multilingual in synthetic_pages(material, n, seed):
         pending[0].extend(chunks)
         pending[1].append(vectors)
         pending[2].extend(matrices)
+        pending[3].extend(multilingual)
         pages += 1
         sentences += sum(len(m) for m in matrices)
         words += sum(len(c.text.split()) for c in chunks)
         if len(pending[0]) >= BATCH:
-            write(pending[0], np.vstack(pending[1]), pending[2])
-            pending = ([], [], [])
+            write(pending[0], np.vstack(pending[1]), pending[2], pending[3])
+            pending = ([], [], [], [])
             done = time.perf_counter() - started
             print(f"  {pages:,} pages written ({done:.0f} s)", file=sys.stderr)
     if pending[0]:
-        write(pending[0], np.vstack(pending[1]), pending[2])
+        write(pending[0], np.vstack(pending[1]), pending[2], pending[3])
     total = time.perf_counter() - started
     store.close()
     return {
         "synthetic_chunks": n,
         "synthetic_pages": pages,
         "synthetic_sentence_vectors": sentences,
+        "multilingual_sentence_vectors": material.multilingual_rows is not None,
         "words_per_synthetic_chunk": round(words / n, 1),
         "sentences_per_synthetic_chunk": round(sentences / n, 2),
         "build_s": round(total, 1),

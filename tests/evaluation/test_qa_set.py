@@ -23,6 +23,7 @@ QA_SETS = [
     DATA / "qa_blind.jsonl",  # checked for soundness here; its answers are read only as aggregates
     DATA / "qa_languages_major.jsonl",
     DATA / "qa_languages_other.jsonl",
+    DATA / "qa_languages_blind.jsonl",  # written blind in 12 languages; read only as aggregates
 ]
 LANGUAGES = {
     "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr",

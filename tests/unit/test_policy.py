@@ -53,6 +53,32 @@ def test_in_another_language_the_floor_alone_decides() -> None:
     assert refusal is not None and refusal.reason == OUT_OF_SCOPE
 
 
+def test_in_another_language_the_topic_model_words_the_refusal_and_refuses_when_sure() -> None:
+    far = retrieval("A permit lets a visitor stay.", relevance=0.3, coverage=0.0, space="multilingual")
+    # Close to the floor (the gap alone would say "not found"), but the topic model finds it off topic.
+    off = policy.scope("Wie koche ich Nudeln?", "", far, floor=0.33, vocabulary=set(), off_topic=0.7)
+    assert off is not None and off.reason == OUT_OF_SCOPE and off.details["off_topic"] == 0.7
+    kept = policy.scope("Wie lange dauert das Asylverfahren?", "", far, floor=0.33, vocabulary=set(), off_topic=0.2)
+    assert kept is not None and kept.reason == NO_MATCH
+    close = retrieval("A permit lets a visitor stay.", relevance=0.5, coverage=0.0, space="multilingual")
+    sure = policy.scope("Wann öffnet der Supermarkt?", "", close, floor=0.33, vocabulary=set(), off_topic=0.65)
+    assert sure is not None and sure.reason == OUT_OF_SCOPE and sure.rule == "topic-model"
+    unsure = policy.scope("Wann öffnet der Supermarkt?", "", close, floor=0.33, vocabulary=set(), off_topic=0.55)
+    assert unsure is None  # above the floor, only a sure model refuses on its own
+    english = retrieval("A permit lets a visitor stay.", relevance=0.5, coverage=0.5)
+    assert (
+        policy.scope("visa for my cat", "visa for my cat", english, floor=0.26, vocabulary=set(), off_topic=0.9) is None
+    )
+
+
+def test_with_no_sentence_close_enough_the_topic_model_words_the_refusal() -> None:
+    none = Alternatives()
+    assert policy.answer("q", [], [], none).reason == NO_MATCH
+    assert policy.answer("q", [], [], none, off_topic=0.3).reason == NO_MATCH
+    off = policy.answer("q", [], [], none, off_topic=0.8)
+    assert off is not None and off.reason == OUT_OF_SCOPE and off.rule == "no-sentence-close-enough"
+
+
 def test_a_year_the_passages_never_mention_is_an_uncovered_specific() -> None:
     found = retrieval("A permit lets a visitor stay for 90 days.", relevance=0.8, coverage=0.8)
     refusal = policy.scope("How many permits were issued in 2011?", "", found, floor=0.26, vocabulary=set())

@@ -88,7 +88,12 @@ def make_rewriter(settings: Settings) -> Rewriter | None:
         return None
     llm = LLMComposer(settings)
     model = settings.llm_model.rsplit("/", 1)[-1] or settings.composer
-    return Rewriter(lambda: llm.model, name=f"{settings.composer} rewrite ({model})", timeout=settings.rewrite_timeout)
+    return Rewriter(
+        lambda: llm.model,
+        name=f"{settings.composer} rewrite ({model})",
+        timeout=settings.rewrite_timeout,
+        translate=settings.rewrite_prompt == "translate",
+    )
 
 
 class Assistant:

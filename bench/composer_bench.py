@@ -4,7 +4,10 @@
 of each QA set (default: the development set, the blind set and the five-language set; ``--limit`` questions of each,
 drawn with ``--seed``) three ways over the ingested store (``python -m ingest`` first):
 - ``extractive``: the default composer;
-- ``rewrite``: the extract, then the model's rewrite of its sentences (``EUMA_LLM_MODE=rewrite``);
+- ``rewrite``: the extract, then the model's rewrite of its sentences (``EUMA_LLM_MODE=rewrite``); for a question in
+  another language, the default prompt: a translation of the first sentences, line for line;
+- ``rewrite-answer``: the other prompt for questions in other languages (``EUMA_REWRITE_PROMPT=rewrite``: a short
+  answer written in that language), on the non-English questions only (for English both prompts are the same);
 - ``passages``: the model reading the whole passages (``EUMA_LLM_MODE=passages``).
 The two model modes share one in-process model (loaded once). Every answer is scored by the evaluation's scorer
 (key-fact recall, the verifier's and the independent judge's faithfulness); the bench adds refusals, sentences the
@@ -39,10 +42,11 @@ from bench.latency_bench import rss_mb
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
-DEFAULT_SETS = ("qa.jsonl", "qa_blind.jsonl", "qa_languages_major.jsonl")
+DEFAULT_SETS = ("qa.jsonl", "qa_blind.jsonl", "qa_languages_major.jsonl", "qa_languages_blind.jsonl")
 QWEN_PARTS = 22
 QWEN_SHA256 = "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046"  # as assembled here, 2026-12-06
-MODES = ("extractive", "rewrite", "passages")
+MODES = ("extractive", "rewrite", "rewrite-answer", "passages")
+OTHER_LANGUAGES_ONLY = ("rewrite-answer",)
 
 
 def get_qwen(dest: Path) -> Path:
@@ -221,6 +225,16 @@ def main(argv: list[str] | None = None) -> int:
             ),
             timed,
         ),
+        "rewrite-answer": (
+            Assistant(
+                settings.replace(llm_mode="rewrite", rewrite_prompt="rewrite"),
+                store=store,
+                rewriter=Rewriter(
+                    lambda: timed, name=f"rewrite ({name})", timeout=settings.rewrite_timeout, translate=False
+                ),
+            ),
+            timed,
+        ),
         "passages": (
             Assistant(settings.replace(llm_mode="passages"), store=store, composer=LLMComposer(settings, model=timed)),
             timed,
@@ -248,7 +262,9 @@ def main(argv: list[str] | None = None) -> int:
         per_mode = {}
         for mode in args.modes:
             assistant, model = assistants[mode]
-            per_mode[mode] = run_mode(mode, assistant, model, chosen, scorer)
+            asked = [i for i in chosen if (i.language or "en") != "en"] if mode in OTHER_LANGUAGES_ONLY else chosen
+            if asked:
+                per_mode[mode] = run_mode(mode, assistant, model, asked, scorer)
         result["sets"][path.name] = {mode: run["figures"] for mode, run in per_mode.items()}
         if "blind" not in path.name:  # the blind set is read only as aggregates
             result.setdefault("rows", {})[path.name] = {mode: run["rows"] for mode, run in per_mode.items()}
@@ -271,7 +287,7 @@ def table(result: dict[str, Any]) -> str:
         for mode, f in modes.items():
             lines.append(
                 f"| {name} | {mode} | {f['key_fact_recall']} | {f['answerable_refused']} | {f['dropped_sentences']} "
-                f"| {f['judge_unsupported_answers']} | {f['rewrite_shown'] if mode == 'rewrite' else ''} "
+                f"| {f['judge_unsupported_answers']} | {f['rewrite_shown'] if mode.startswith('rewrite') else ''} "
                 f"| {f['in_question_language'] if f['in_question_language'] is not None else ''} "
                 f"| {f['first_text_s']['p50']} | {f['first_token_s']['p50'] or ''} "
                 f"| {f['full_answer_s']['p50']} / {f['full_answer_s']['p95']} |"

@@ -18,6 +18,7 @@ PRECISIONS = ("auto", "fp32", "bf16")
 MULTILINGUAL_MODES = ("auto", "on", "off")
 COMPOSERS = ("extractive", "openai", "ollama", "llamacpp")
 LLM_MODES = ("auto", "rewrite", "passages")
+REWRITE_PROMPTS = ("translate", "rewrite")
 TONES = ("formal", "friendly")
 
 
@@ -109,6 +110,13 @@ class Settings:
     rewrite_timeout: float = _setting(
         30.0, "Seconds a rewrite may take before the verified extract is shown instead.", "--rewrite-timeout"
     )
+    rewrite_prompt: str = _setting(
+        "translate",
+        "In rewrite mode, what the model is asked for a question in another language than the sources': translate "
+        "(each verified sentence into the question's language, line for line, each checked against its own "
+        "sentence) or rewrite (a short answer in that language, as for English questions).",
+        "--rewrite-prompt",
+    )
     llm_threads: int = _setting(0, "CPU threads of the llamacpp composer (0: one per core).", "--llm-threads")
     llm_context: int = _setting(4096, "Context window of the llamacpp composer, in tokens.", None)
     reranker: str = _setting(
@@ -194,6 +202,10 @@ class Settings:
             raise ConfigError(f"unknown composer {self.composer!r}; valid values: {', '.join(COMPOSERS)}")
         if self.llm_mode not in LLM_MODES:
             raise ConfigError(f"unknown llm mode {self.llm_mode!r}; valid values: {', '.join(LLM_MODES)}")
+        if self.rewrite_prompt not in REWRITE_PROMPTS:
+            raise ConfigError(
+                f"unknown rewrite prompt {self.rewrite_prompt!r}; valid values: {', '.join(REWRITE_PROMPTS)}"
+            )
         if self.draft_tone not in TONES:
             raise ConfigError(f"unknown draft tone {self.draft_tone!r}; valid values: {', '.join(TONES)}")
         if not 1 <= self.top_k <= 50:
@@ -264,8 +276,8 @@ STORE_FLAGS = (
     "store_dir", "chroma_url", "collection", "data_dir", "embedding_model", "embedding_precision", "multilingual",
 )  # fmt: skip
 ANSWER_FLAGS = (
-    "composer", "llm_model", "llm_base_url", "llm_timeout", "llm_mode", "rewrite_timeout", "llm_threads", "reranker",
-    "top_k",
+    "composer", "llm_model", "llm_base_url", "llm_timeout", "llm_mode", "rewrite_timeout", "rewrite_prompt",
+    "llm_threads", "reranker", "top_k",
     "relevance_floor",
 )  # fmt: skip
 

@@ -6,6 +6,13 @@ sentences it was given (``assistant.verify``: numbers must appear in them; meani
 multilingual one when the answer is in another language). A sentence without a marker, or with a wrong one, is
 credited to the given sentence that supports it, when one does; an unsupported one is dropped.
 
+For a question in another language than the sources', the model is asked by default to translate the sentences
+instead, line for line (``prompts/translate_user.txt``): each line it writes is then credited to the sentence in the
+same place, and checked against the sentences of that sentence's source. A small model keeps a translation closer to
+its sentence than a free answer in another language, and the check across languages is surer of it
+(docs/evaluation.md, "Composers on a local model"). The setting ``rewrite_prompt`` (``rewrite``) asks for the free
+answer instead.
+
 The rewrite is shown above the extract, which stays below it as the quotes it was written from: a shorter answer
 loses no fact, and what the rewrite left out (figures, sources) is still there and named in the trace. The extract
 is shown alone when the model fails or is too slow, or writes nothing that passes.
@@ -37,6 +44,7 @@ log = logging.getLogger(__name__)
 REWRITE_TOKENS_BASE = 40  # the reply's token budget: this, plus this many per word of the extract
 REWRITE_TOKENS_PER_WORD = 2  # words in other languages take more tokens than English ones
 MAX_REPEATS = 2  # the rewrite stops when sentences have come back this many times
+TRANSLATE_WORDS = 50  # a translation takes the extract's first sentences up to this many words (one at least)
 
 
 def _repeats(text: str) -> int:
@@ -109,6 +117,23 @@ def check(
     return kept, dropped
 
 
+def line_for_line(raw: str, extract: Sequence[AnswerSentence]) -> list[Cited]:
+    """A translation's lines, each credited to the extract's sentence in the same place (the model's own markers
+    are not trusted); empty when the lines and the sentences do not pair up one to one."""
+    lines = [line.strip().lstrip("-*•").strip() for line in raw.splitlines()]
+    lines = [line for line in lines if line]
+    if len(lines) != len(extract):
+        return []
+    out: list[Cited] = []
+    for line, sentence in zip(lines, extract, strict=True):
+        parsed = parse_citations(line)
+        text = " ".join(c.text for c in parsed).strip() if parsed else line
+        if not text:
+            return []
+        out.append(Cited(text, tuple(sentence.citations)))
+    return out
+
+
 def missing(extract: Sequence[AnswerSentence], kept: Sequence[AnswerSentence]) -> str:
     """What of the extract the rewrite lost (figures, sources), as a short reason; empty when nothing."""
     text = " ".join(s.text for s in kept)
@@ -126,10 +151,29 @@ def missing(extract: Sequence[AnswerSentence], kept: Sequence[AnswerSentence]) -
 class Rewriter:
     """Asks a chat model (anything with ``stream(messages)``, see ``assistant.compose.llm``) to rewrite extracts."""
 
-    def __init__(self, model: Callable[[], Any], *, name: str, timeout: float = 30.0) -> None:
+    def __init__(self, model: Callable[[], Any], *, name: str, timeout: float = 30.0, translate: bool = True) -> None:
         self._model = model  # called on first use: loading a local model waits for the first question
         self.name = name
         self.timeout = timeout
+        self.translate = translate  # questions in other languages: a translation line for line (module docstring)
+
+    def translates(self, language: str) -> bool:
+        """Whether the model is asked to translate the extract (rather than rewrite it) for this language."""
+        return self.translate and language != SOURCE_LANGUAGE
+
+    def given(self, extract: Sequence[AnswerSentence], language: str) -> list[AnswerSentence]:
+        """The sentences the model is given: all of them to rewrite; to translate, the first ones up to
+        ``TRANSLATE_WORDS`` words, since a small model writes other languages slowly (the rest stay in the quotes)."""
+        if not self.translates(language):
+            return list(extract)
+        out: list[AnswerSentence] = []
+        words = 0
+        for sentence in extract:
+            words += len(sentence.text.split())
+            if out and words > TRANSLATE_WORDS:
+                break
+            out.append(sentence)
+        return out
 
     @property
     def model(self) -> Any:
@@ -142,7 +186,8 @@ class Rewriter:
             warm(prompts.load("rewrite_system"))
 
     def messages(self, question: str, extract: Sequence[AnswerSentence], language: str) -> list[dict[str, str]]:
-        user = prompts.load("rewrite_user").format(
+        # One system message for both tasks, so that a local model reads it once (the prefix it keeps).
+        user = prompts.load("translate_user" if self.translates(language) else "rewrite_user").format(
             question=_as_data(question),
             sentences=numbered(extract),
             language=ENGLISH_NAMES.get(language, ENGLISH_NAMES[SOURCE_LANGUAGE]),
@@ -154,11 +199,12 @@ class Rewriter:
     ) -> Rewrite:
         """The model's rewrite of ``extract``, checked; ``fallback`` says why the extract stands instead."""
         result = Rewrite()
+        given = self.given(extract, language)
         started = time.perf_counter()
         # Room for the extract said again in other words, not for a model that runs on.
-        budget = REWRITE_TOKENS_BASE + REWRITE_TOKENS_PER_WORD * sum(len(s.text.split()) for s in extract)
+        budget = REWRITE_TOKENS_BASE + REWRITE_TOKENS_PER_WORD * sum(len(s.text.split()) for s in given)
         try:
-            for piece in self._stream(self.messages(question, extract, language), max_tokens=budget):
+            for piece in self._stream(self.messages(question, given, language), max_tokens=budget):
                 if result.first_token is None:
                     result.first_token = time.perf_counter() - started
                 result.raw += piece
@@ -175,7 +221,10 @@ class Rewriter:
         if not raw:
             result.fallback = "the model wrote no answer"
             return result
-        result.sentences, result.dropped = check(parse_citations(raw), extract, verifier)
+        written = parse_citations(raw)
+        if self.translates(language):
+            written = line_for_line(raw, given) or written
+        result.sentences, result.dropped = check(written, given, verifier)
         if not result.sentences:
             result.fallback = "no sentence of the rewrite passed verification"
         else:

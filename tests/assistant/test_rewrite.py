@@ -13,7 +13,7 @@ import pytest
 
 from assistant import messages, prompts
 from assistant.answer import AnswerSentence
-from assistant.compose.rewrite import Rewriter, check, missing
+from assistant.compose.rewrite import Rewriter, check, line_for_line, missing
 from assistant.errors import ComposerError
 from assistant.service import Assistant, Final, Partial
 from assistant.verify import Cited, numbers_in, render
@@ -101,7 +101,7 @@ def test_a_rewrite_that_leaves_out_a_figure_says_which(extract: list[AnswerSente
 
 def test_the_prompt_holds_the_extract_with_its_markers_and_the_language(extract: list[AnswerSentence]) -> None:
     model = ScriptedModel(lambda _: "")
-    rewriter = Rewriter(lambda: model, name="scripted")
+    rewriter = Rewriter(lambda: model, name="scripted", translate=False)  # the free answer, in French
 
     system, user = (m["content"] for m in rewriter.messages("Combien coûte ETIAS ?", extract, "fr"))
 
@@ -110,6 +110,64 @@ def test_the_prompt_holds_the_extract_with_its_markers_and_the_language(extract:
     for sentence in extract:
         assert f"- {sentence.text} {''.join(f'[{n}]' for n in sentence.citations)}" in user
     assert "</sources>" not in user and len(user.split()) < 400  # sentences, not whole passages
+
+
+def test_a_question_in_another_language_asks_for_a_translation_line_for_line(extract: list[AnswerSentence]) -> None:
+    model = ScriptedModel(lambda _: "")
+    rewriter = Rewriter(lambda: model, name="scripted")
+
+    french = rewriter.messages("Combien coûte ETIAS ?", extract, "fr")
+    english = rewriter.messages("How much does ETIAS cost?", extract, "en")
+
+    assert french[0] == english[0]  # one system message: a local model reads it once for both tasks
+    assert "into French" in french[1]["content"] and "one sentence per line" in french[1]["content"]
+    assert "Translate" not in english[1]["content"] and "in English" in english[1]["content"]
+
+
+def test_a_translation_is_credited_line_for_line(extract: list[AnswerSentence]) -> None:
+    lines = [f"- line {i} [{9 + i}]" for i in range(len(extract))]
+
+    paired = line_for_line("\n".join(lines), extract)
+
+    assert [c.text for c in paired] == [f"line {i}" for i in range(len(extract))]
+    assert [c.citations for c in paired] == [s.citations for s in extract]  # the model's markers are not trusted
+    assert line_for_line("\n".join(lines[:-1]), extract) == []  # lines and sentences do not pair up: no pairing
+    assert line_for_line("\n".join([*lines, "- one more [1]"]), extract) == []
+
+
+# The fee extract's sentences in French, as a model might translate them (written for this test).
+FRENCH = {
+    "The fee will be EUR 20 per application.": "Les frais s'élèveront à 20 EUR par demande.",
+    "The 2018 regulation originally set it at EUR 7.": "Le règlement de 2018 l'avait d'abord fixé à 7 EUR.",
+    "Applicants who are under 18 or over 70 when they apply do not pay the fee.": (
+        "Les demandeurs de moins de 18 ans ou de plus de 70 ans au moment de la demande ne paient pas les frais."
+    ),
+}
+
+
+def test_a_french_translation_is_kept_and_an_invented_figure_in_it_dropped(
+    corpus_assistant: Assistant, extract: list[AnswerSentence]
+) -> None:
+    def translate(messages: list[dict[str, str]]) -> str:
+        """Each line of the prompt in French where known, the fee said wrongly, markers the model got wrong."""
+        given = [line[2:].rsplit(" [", 1)[0] for line in messages[1]["content"].splitlines() if line.startswith("- ")]
+        lines = [FRENCH.get(text, text).replace("20 EUR", "45 EUR") for text in given]
+        return "\n".join(f"- {line} [7]" for line in lines)
+
+    model = ScriptedModel(translate)
+    rewriter = Rewriter(lambda: model, name="scripted")
+
+    result = rewriter.rewrite(
+        "C'est combien, ETIAS ?", extract, language="fr", verifier=corpus_assistant.cross_verifier
+    )
+
+    given = rewriter.given(extract, "fr")
+    assert sum(len(s.text.split()) for s in given[:-1]) <= 50 < sum(len(s.text.split()) for s in extract)
+    assert [d.text for d in result.dropped] == ["Les frais s'élèveront à 45 EUR par demande."]
+    kept = {k.text: k.citations for k in result.sentences}
+    french = {FRENCH[s.text]: s.citations for s in given if s.text in FRENCH and "20 EUR" not in FRENCH[s.text]}
+    assert french and all(kept.get(text) == citations for text, citations in french.items())
+    assert result.left_out  # the untranslated sentences' figures stay in the quotes below, and the trace says so
 
 
 def _assistant(settings: Settings, bundled: Embedder, model: ScriptedModel, *, timeout: float = 30.0) -> Assistant:

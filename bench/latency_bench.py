@@ -37,7 +37,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,14 +73,16 @@ def folder_mb(path: Path, *, lexical: bool) -> float:
     return round(total / 1e6, 1)
 
 
-def spread(ms: list[float]) -> dict[str, float]:
-    """p50, p95, mean and max of some times in ms (p95 by the nearest rank below)."""
-    ordered = sorted(ms)
+def spread(values: Sequence[float], *, digits: int = 1) -> dict[str, float | None]:
+    """p50, p95, mean and max of some times (p95 by the nearest rank below); None for each when there are none."""
+    if not values:
+        return {"p50": None, "p95": None, "mean": None, "max": None}
+    ordered = sorted(values)
     return {
-        "p50": round(statistics.median(ordered), 1),
-        "p95": round(ordered[int(0.95 * (len(ordered) - 1))], 1),
-        "mean": round(statistics.mean(ordered), 1),
-        "max": round(ordered[-1], 1),
+        "p50": round(statistics.median(ordered), digits),
+        "p95": round(ordered[int(0.95 * (len(ordered) - 1))], digits),
+        "mean": round(statistics.mean(ordered), digits),
+        "max": round(ordered[-1], digits),
     }
 
 
@@ -200,6 +202,7 @@ def serve(folder: Path, limit: int | None, threads: int | None) -> dict[str, obj
         start = time.perf_counter()
         ask(question)
         by_language[language].append((time.perf_counter() - start) * 1000)
+    worker.shutdown()
     load.append(os.getloadavg()[0])
     rss["after the timed run"] = rss_mb()
     store = assistant.store

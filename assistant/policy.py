@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from assistant import rules
 from assistant.answer import EMPTY_STORE, INSTRUCTIONS, NO_MATCH, OUT_OF_SCOPE, UNVERIFIED, AnswerSentence, Dropped
 from assistant.lexicon import Alternatives
 from assistant.retrieve import Retrieval
@@ -19,8 +20,8 @@ from assistant.scope import on_topic, tries_to_instruct, unanswered_count, uncov
 from assistant.verify import render
 
 OFF_TOPIC_GAP = 0.1  # without the topic model: a question in another language this far below the floor is off topic
-OFF_TOPIC_LIKELY = 0.5  # the topic model's probability from which a question refused anyway is told it is off topic
-OFF_TOPIC_SURE = 0.6  # the topic model's probability from which a question is refused as off topic on that alone
+OFF_TOPIC_LIKELY = rules.value("off-topic-likely")  # the topic model: wording a refusal (thresholds.toml)
+OFF_TOPIC_SURE = rules.value("off-topic-sure")  # the topic model's call on refusing on its own
 
 
 @dataclass(frozen=True)

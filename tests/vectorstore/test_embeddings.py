@@ -158,10 +158,21 @@ def test_unknown_hub_name_is_an_embedding_error_not_a_download(no_network: list[
     assert no_network == []
 
 
-def test_the_numpy_forward_pass_gives_the_vectors_of_sentence_transformers() -> None:
+@pytest.mark.parametrize("engine", ["numpy", "torch"])
+def test_the_lean_forward_pass_gives_the_vectors_of_sentence_transformers(
+    engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import sys
+
+    import torch  # noqa: F401 - imported here so that it can be hidden from the embedder below
+
     from common.settings import BUNDLED_MODEL
+    from vectorstore.bert_numpy import NumpyBert
+    from vectorstore.bert_torch import TorchBertEncoder
     from vectorstore.embeddings import SentenceTransformerEmbedder
 
+    if engine == "numpy":  # as in a command that has not imported torch
+        monkeypatch.delitem(sys.modules, "torch")
     texts = [
         "How much does ETIAS cost?",
         "Combien coûte l'autorisation de voyage ?",
@@ -170,10 +181,23 @@ def test_the_numpy_forward_pass_gives_the_vectors_of_sentence_transformers() -> 
     ]
     light = SentenceTransformerEmbedder(name=BUNDLED_MODEL, precision="fp32")
     fast = light.embed(texts)
-    assert light._model is None  # a few texts: numpy, without loading sentence-transformers
+    assert light._model is None  # a few texts: the lean pass, without loading sentence-transformers
+    assert isinstance(light._light, NumpyBert if engine == "numpy" else TorchBertEncoder)
+    monkeypatch.undo()
     full = SentenceTransformerEmbedder(name=BUNDLED_MODEL, precision="fp32")
     full.warm_up()
     reference = full.embed(texts)
     assert fast.shape == reference.shape
     assert float((fast * reference).sum(axis=1).min()) > 0.99999
     assert "passport" in light.known_words() and light._model is None
+
+
+def test_the_lean_forward_pass_in_bf16_stays_close_to_fp32() -> None:
+    from common.settings import BUNDLED_MODEL
+    from vectorstore.bert_torch import TorchBertEncoder
+    from vectorstore.embeddings import SentenceTransformerEmbedder, bundled_model_path
+
+    texts = ["How much does ETIAS cost?", "Wer ist zuständig, wenn ich zuerst in Italien angekommen bin?"]
+    bf16 = TorchBertEncoder(bundled_model_path(), max_length=256, bf16=True).encode(texts)
+    fp32 = SentenceTransformerEmbedder(name=BUNDLED_MODEL, precision="fp32").embed(texts)
+    assert float((bf16 * fp32).sum(axis=1).min()) > 0.999

@@ -191,7 +191,8 @@ def _implied(fact: Fact) -> set[Fact]:
     elif kind == "act":
         out |= {Fact("number", part) for part in value.split("/")}
     elif kind == "article":
-        out |= {Fact("article", value.split("(")[0]), Fact("number", re.sub(r"\D.*", "", value))}
+        # "Article 11(1)" states 11 and 1: a sentence in another language ("Artículo 11(1)") is read as numbers
+        out |= {Fact("article", value.split("(")[0])} | {Fact("number", n) for n in re.findall(r"\d+", value)}
     elif kind == "com":
         out |= {Fact("number", n) for n in re.findall(r"\d+", value)}
     return out

@@ -7,11 +7,12 @@ multilingual one when the answer is in another language). A sentence without a m
 credited to the given sentence that supports it, when one does; an unsupported one is dropped.
 
 For a question in another language than the sources', the model is asked by default to translate the sentences
-instead, line for line (``prompts/translate_user.txt``): each line it writes is then credited to the sentence in the
-same place, and checked against the sentences of that sentence's source. A small model keeps a translation closer to
-its sentence than a free answer in another language, and the check across languages is surer of it
-(docs/evaluation.md, "Composers on a local model"). The setting ``rewrite_prompt`` (``rewrite``) asks for the free
-answer instead.
+instead, line for line (``prompts/translate_user.txt``), without the question, which a small model would answer in
+its own words instead: each line it writes is then credited to the sentence in the same place, and checked against
+the sentences of that sentence's source; a line left in English is dropped, since it is not a translation. A small
+model keeps a translation closer to its sentence than a free answer in another language, and the check across
+languages is surer of it (docs/evaluation.md, "Composers on a local model"). The setting ``rewrite_prompt``
+(``rewrite``) asks for the free answer instead.
 
 The rewrite is shown above the extract, which stays below it as the quotes it was written from: a shorter answer
 loses no fact, and what the rewrite left out (figures, sources) is still there and named in the trace. The extract
@@ -33,10 +34,10 @@ from assistant.answer import AnswerSentence, Dropped
 from assistant.compose import NOT_IN_SOURCES
 from assistant.compose.llm import _as_data, _text
 from assistant.errors import ComposerError
-from assistant.language import ENGLISH_NAMES, SOURCE_LANGUAGE
+from assistant.language import ENGLISH_NAMES, SOURCE_LANGUAGE, detect
 from assistant.sentences import ChunkSentences
 from assistant.verify import Cited, Verifier, numbers_in, parse_citations
-from common.text import normalize
+from common.text import normalize, terms
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +46,7 @@ REWRITE_TOKENS_BASE = 40  # the reply's token budget: this, plus this many per w
 REWRITE_TOKENS_PER_WORD = 2  # words in other languages take more tokens than English ones
 MAX_REPEATS = 2  # the rewrite stops when sentences have come back this many times
 TRANSLATE_WORDS = 50  # a translation takes the extract's first sentences up to this many words (one at least)
+COPIED_WORDS = 0.5  # a line of a translation with this share of the English sentences' words, in English, is a copy
 
 
 def _repeats(text: str) -> int:
@@ -132,6 +134,25 @@ def line_for_line(raw: str, extract: Sequence[AnswerSentence]) -> list[Cited]:
             return []
         out.append(Cited(text, tuple(sentence.citations)))
     return out
+
+
+def translated(written: Sequence[Cited], given: Sequence[AnswerSentence]) -> tuple[list[Cited], list[Dropped]]:
+    """The lines of a translation that are not the sources' sentences again: a small model sometimes copies a
+    sentence instead of translating it, which verification would pass (it is the source) though it is not what was
+    asked. A line is a copy when it reads as English and most of its words are the given sentences' words (a
+    translation shares names and figures with them, and a detector can take a short line with an English term in
+    it for English)."""
+    source_words = set(terms(" ".join(s.text for s in given)))
+    kept: list[Cited] = []
+    dropped: list[Dropped] = []
+    for c in written:
+        words = terms(c.text)
+        shared = sum(w in source_words for w in words) / len(words) if words else 1.0
+        if shared >= COPIED_WORDS and detect(c.text).code == SOURCE_LANGUAGE:
+            dropped.append(Dropped(c.text, "left in English, not translated"))
+        else:
+            kept.append(c)
+    return kept, dropped
 
 
 def missing(extract: Sequence[AnswerSentence], kept: Sequence[AnswerSentence]) -> str:
@@ -222,9 +243,12 @@ class Rewriter:
             result.fallback = "the model wrote no answer"
             return result
         written = parse_citations(raw)
+        untranslated: list[Dropped] = []
         if self.translates(language):
             written = line_for_line(raw, given) or written
+            written, untranslated = translated(written, given)
         result.sentences, result.dropped = check(written, given, verifier)
+        result.dropped = untranslated + result.dropped
         if not result.sentences:
             result.fallback = "no sentence of the rewrite passed verification"
         else:

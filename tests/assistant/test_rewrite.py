@@ -13,7 +13,7 @@ import pytest
 
 from assistant import messages, prompts
 from assistant.answer import AnswerSentence
-from assistant.compose.rewrite import Rewriter, check, line_for_line, missing
+from assistant.compose.rewrite import Rewriter, check, line_for_line, missing, translated
 from assistant.errors import ComposerError
 from assistant.service import Assistant, Final, Partial
 from assistant.verify import Cited, numbers_in, render
@@ -121,6 +121,7 @@ def test_a_question_in_another_language_asks_for_a_translation_line_for_line(ext
 
     assert french[0] == english[0]  # one system message: a local model reads it once for both tasks
     assert "into French" in french[1]["content"] and "one sentence per line" in french[1]["content"]
+    assert "Combien" not in french[1]["content"]  # a small model shown the question answers it instead
     assert "Translate" not in english[1]["content"] and "in English" in english[1]["content"]
 
 
@@ -163,11 +164,47 @@ def test_a_french_translation_is_kept_and_an_invented_figure_in_it_dropped(
 
     given = rewriter.given(extract, "fr")
     assert sum(len(s.text.split()) for s in given[:-1]) <= 50 < sum(len(s.text.split()) for s in extract)
-    assert [d.text for d in result.dropped] == ["Les frais s'élèveront à 45 EUR par demande."]
+    unsupported = [d.text for d in result.dropped if d.reason.startswith("rewrite not supported")]
+    assert unsupported == ["Les frais s'élèveront à 45 EUR par demande."]
     kept = {k.text: k.citations for k in result.sentences}
     french = {FRENCH[s.text]: s.citations for s in given if s.text in FRENCH and "20 EUR" not in FRENCH[s.text]}
     assert french and all(kept.get(text) == citations for text, citations in french.items())
     assert result.left_out  # the untranslated sentences' figures stay in the quotes below, and the trace says so
+
+
+def test_a_line_left_in_english_is_not_a_translation(
+    corpus_assistant: Assistant, extract: list[AnswerSentence]
+) -> None:
+    def copy_one(messages: list[dict[str, str]]) -> str:
+        """The first line in French, the others copied as they came."""
+        given = [line[2:] for line in messages[1]["content"].splitlines() if line.startswith("- ")]
+        first = given[0].rsplit(" [", 1)[0]
+        return "\n".join([f"- {FRENCH[first]} [1]", *(f"- {line}" for line in given[1:])])
+
+    rewriter = Rewriter(lambda: ScriptedModel(copy_one), name="scripted")
+    given = rewriter.given(extract, "fr")
+    assert given[0].text in FRENCH and len(given) >= 2
+
+    result = rewriter.rewrite(
+        "C'est combien, ETIAS ?", extract, language="fr", verifier=corpus_assistant.cross_verifier
+    )
+
+    assert [s.text for s in result.sentences] == [FRENCH[given[0].text]]
+    assert [d.text for d in result.dropped] == [s.text for s in given[1:]]
+    assert {d.reason for d in result.dropped} == {"left in English, not translated"}
+    # the same copies pass the check itself, which is why they are dropped before it
+    kept, _ = check([Cited(s.text, s.citations) for s in given[1:]], given, corpus_assistant.cross_verifier)
+    assert len(kept) == len(given) - 1
+
+
+def test_a_translated_line_with_an_english_term_is_not_taken_for_a_copy(extract: list[AnswerSentence]) -> None:
+    from assistant.language import detect
+
+    line = "Artikal 8 zahteva da se screening završi za 7 dana na granici."  # Croatian, with one English term
+    assert detect(line).code == "en"  # too short and mixed for the detector to be sure: it falls back to English
+    kept, dropped = translated([Cited(line, (1,)), Cited(extract[0].text, (1,))], extract)
+    assert [c.text for c in kept] == [line]
+    assert [d.text for d in dropped] == [extract[0].text]
 
 
 def _assistant(settings: Settings, bundled: Embedder, model: ScriptedModel, *, timeout: float = 30.0) -> Assistant:

@@ -75,6 +75,13 @@ def test_a_passage_date_backs_its_month_and_year() -> None:
     assert missing_facts("It applies from 2026.", [PASSAGE]) == []
 
 
+def test_an_article_and_its_paragraph_back_a_sentence_in_another_language() -> None:
+    passage = "The stay can be extended by up to six more weeks (Article 11(1)), but not beyond 16 weeks."
+    spanish = "La estancia puede prolongarse hasta seis semanas más (artículo 11(1)), pero no más allá de 16 semanas."
+    assert missing_facts(spanish, [passage]) == []
+    assert missing_facts(spanish.replace("11(1)", "11(2)"), [passage]) == [Fact("number", "2")]
+
+
 def test_passages_are_cut_into_sentences_but_not_after_abbreviations() -> None:
     text = "Under Art. 5 the rules apply. See No. 3 below.\n- An item; Another item"
     assert sentences_of(text) == ["Under Art. 5 the rules apply.", "See No. 3 below.", "An item;", "Another item"]

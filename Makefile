@@ -7,6 +7,9 @@ DEV_STAMP := $(VENV)/.installed-dev
 # pip byte-compiles every file it installs, one at a time: a third of the install. It is skipped, and what the app
 # imports is compiled instead, two processes at once (Python would compile it on the first start anyway).
 PIP := $(BIN)/pip install --quiet --no-compile
+# uv installs the hundred-odd packages several times faster than pip (downloads and unpacking in parallel); where it
+# cannot (a private index set in pip's configuration, which uv does not read), pip does the same install.
+UV := $(BIN)/uv pip install --quiet --python $(BIN)/python
 COMPILE := PYTHONDONTWRITEBYTECODE= $(BIN)/python -c
 
 .PHONY: install install-llm run ingest test test-unit lint typecheck bench clean
@@ -16,13 +19,14 @@ $(RUN_STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	# torch first and pinned: an unpinned resolve pulls a multi-GB CUDA build. TORCH_PIP_ARGS can name a CPU index.
 	$(PIP) torch==2.13.0 $(TORCH_PIP_ARGS)
-	$(PIP) -e '.[eval]'
+	$(PIP) uv==0.13.9
+	$(UV) -e '.[eval]' || $(PIP) -e '.[eval]'
 	$(COMPILE) 'import torch, transformers, sentence_transformers' & $(COMPILE) 'import app, chromadb, gradio'; wait
 	touch $@
 
 # What the tests and the linters need on top, all compiled (the suite starts many processes).
 $(DEV_STAMP): $(RUN_STAMP)
-	$(PIP) -e '.[dev,eval]'
+	$(UV) -e '.[dev,eval]' || $(PIP) -e '.[dev,eval]'
 	PYTHONDONTWRITEBYTECODE= $(BIN)/python -m compileall -q -j 0 $(VENV)/lib >/dev/null || true
 	touch $@
 

@@ -59,7 +59,8 @@ class Settings:
     )
     embedding_precision: str = _setting(
         "auto",
-        "Encoding precision on the CPU, for both models: auto (bf16 where the CPU has AMX or AVX512-BF16), fp32 or bf16.",
+        "Encoding precision on the CPU, for both models: auto (bf16 where the CPU has AMX or AVX512-BF16), fp32 or "
+        "bf16.",
         "--precision",
     )
     multilingual: str = _setting(

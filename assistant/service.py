@@ -278,7 +278,11 @@ class Assistant:
             waiting = " ".join(filter(None, [note, messages.text("rewriting", query.language)]))
             yield Partial(render(checker.kept), note=waiting)
             with trace.stage("rewrite") as step:
-                rewrite = self.rewriter.rewrite(question, checker.kept, language=query.language, verifier=verifier)
+                # An English rewrite is checked by the English model and confirmed by the multilingual one.
+                second = self.cross_verifier if verifier is self.verifier else None
+                rewrite = self.rewriter.rewrite(
+                    question, checker.kept, language=query.language, verifier=verifier, second=second
+                )
                 step.details = {
                     "model": self.rewriter.name,
                     "first_token_ms": None if rewrite.first_token is None else round(rewrite.first_token * 1000, 1),

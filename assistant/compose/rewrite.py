@@ -3,13 +3,16 @@
 The extractive stages choose the sentences and verify them; the model sees only those sentences, each with its
 ``[n]``, and the question (a prompt of a few hundred tokens). Each sentence it writes is then checked against the
 sentences it was given (``assistant.verify``: numbers must appear in them; meaning by the English model, or by the
-multilingual one when the answer is in another language). A sentence without a marker, or with a wrong one, is
-credited to the given sentence that supports it, when one does; an unsupported one is dropped.
+multilingual one when the answer is in another language; an English sentence must also pass the multilingual model,
+``confirmed``). A sentence without a marker, or with a wrong one, is credited to the given sentence that supports
+it, when one does, and one whose markers pass also cites the given sentence that backs it best when that is another
+(a small model often cites a neighbour of the right source); an unsupported one is dropped.
 
 For a question in another language than the sources', the model is asked by default to translate the sentences
 instead, line for line (``prompts/translate_user.txt``), without the question, which a small model would answer in
 its own words instead: each line it writes is then credited to the sentence in the same place, and checked against
-the sentences of that sentence's source; a line left in English is dropped, since it is not a translation. A small
+the sentences of that sentence's source; a line left in English, or written in a third language, is dropped, since it
+is not the translation asked for. A small
 model keeps a translation closer to its sentence than a free answer in another language, and the check across
 languages is surer of it (docs/evaluation.md, "Composers on a local model"). The setting ``rewrite_prompt``
 (``rewrite``) asks for the free answer instead.
@@ -102,21 +105,49 @@ def check(
             dropped.append(Dropped(c.text, "a question, not an answer"))
             continue
         seen.add(key)
+        scored = [(verifier.support(c.text, [src], vector=vector), n) for n, src in sources.items()]
+        passing = [(s.score, n) for s, n in scored if s.passes(verifier.threshold)]
+        best = max(passing, default=None)
         valid = tuple(n for n in c.citations if n in sources)
         if valid:
             support = verifier.support(c.text, [sources[n] for n in valid], vector=vector)
             if support.passes(verifier.threshold):
+                # The model's markers pass; the sentence that backs it best is cited too when it is another one.
+                if best is not None and best[1] not in valid and best[0] > support.score:
+                    valid = tuple(sorted((*valid, best[1])))
+                    support = verifier.support(c.text, [sources[n] for n in valid], vector=vector)
                 kept.append(AnswerSentence(c.text, valid, round(support.score, 3)))
                 continue
-        scored = [(verifier.support(c.text, [src], vector=vector), n) for n, src in sources.items()]
-        passing = [(s.score, n) for s, n in scored if s.passes(verifier.threshold)]
-        if passing:
-            score, n = max(passing)
+        if best is not None:
+            score, n = best
             kept.append(AnswerSentence(c.text, (n,), round(score, 3)))
             continue
         cited = ", ".join(f"[{n}]" for n in c.citations) or "no marker"
         dropped.append(Dropped(c.text, f"rewrite not supported by the sentences it was given ({cited})"))
     return kept, dropped
+
+
+def confirmed(
+    kept: Sequence[AnswerSentence], extract: Sequence[AnswerSentence], second: Verifier
+) -> tuple[list[AnswerSentence], list[Dropped]]:
+    """The kept sentences that a second model also finds in the sentences they cite. Meaning checked by one small
+    embedding model can pass a short sentence on shared words (all-MiniLM-L6-v2 took "you do not have to pay"
+    from sentences that never said it); a sentence two models read as the sources' is surer. The extract stays below
+    the rewrite, so a sentence dropped here loses no fact."""
+    if not kept:
+        return [], []
+    sources = _sources(extract, second)
+    vectors = second.embedder.embed([s.text for s in kept])
+    out: list[AnswerSentence] = []
+    dropped: list[Dropped] = []
+    for sentence, vector in zip(kept, vectors, strict=True):
+        if second.support(sentence.text, [sources[n] for n in sentence.citations], vector=vector).passes(
+            second.threshold
+        ):
+            out.append(sentence)
+        else:
+            dropped.append(Dropped(sentence.text, "rewrite not confirmed by the multilingual model"))
+    return out, dropped
 
 
 def line_for_line(raw: str, extract: Sequence[AnswerSentence]) -> list[Cited]:
@@ -136,20 +167,29 @@ def line_for_line(raw: str, extract: Sequence[AnswerSentence]) -> list[Cited]:
     return out
 
 
-def translated(written: Sequence[Cited], given: Sequence[AnswerSentence]) -> tuple[list[Cited], list[Dropped]]:
-    """The lines of a translation that are not the sources' sentences again: a small model sometimes copies a
-    sentence instead of translating it, which verification would pass (it is the source) though it is not what was
-    asked. A line is a copy when it reads as English and most of its words are the given sentences' words (a
-    translation shares names and figures with them, and a detector can take a short line with an English term in
-    it for English)."""
+def translated(
+    written: Sequence[Cited], given: Sequence[AnswerSentence], language: str
+) -> tuple[list[Cited], list[Dropped]]:
+    """The lines of a translation into ``language`` that are translations into it.
+
+    A small model sometimes copies a sentence instead of translating it, which verification would pass (it is the
+    source) though it is not what was asked: a line is a copy when it reads as English and most of its words are the
+    given sentences' words (a translation shares names and figures with them, and a detector can take a short line
+    with an English term in it for English). It also writes a neighbouring language instead of a smaller one (Italian
+    for Maltese): a line the detector is sure is in a third language is dropped too, since the person did not ask
+    in it."""
     source_words = set(terms(" ".join(s.text for s in given)))
     kept: list[Cited] = []
     dropped: list[Dropped] = []
     for c in written:
         words = terms(c.text)
         shared = sum(w in source_words for w in words) / len(words) if words else 1.0
-        if shared >= COPIED_WORDS and detect(c.text).code == SOURCE_LANGUAGE:
+        found = detect(c.text)
+        if found.code == SOURCE_LANGUAGE and shared >= COPIED_WORDS:
             dropped.append(Dropped(c.text, "left in English, not translated"))
+        elif found.by == "detected" and found.code not in (language, SOURCE_LANGUAGE):
+            wrote = ENGLISH_NAMES.get(found.code, found.code)
+            dropped.append(Dropped(c.text, f"written in {wrote}, not in {ENGLISH_NAMES.get(language, language)}"))
         else:
             kept.append(c)
     return kept, dropped
@@ -216,9 +256,16 @@ class Rewriter:
         return [{"role": "system", "content": prompts.load("rewrite_system")}, {"role": "user", "content": user}]
 
     def rewrite(
-        self, question: str, extract: Sequence[AnswerSentence], *, language: str, verifier: Verifier
+        self,
+        question: str,
+        extract: Sequence[AnswerSentence],
+        *,
+        language: str,
+        verifier: Verifier,
+        second: Verifier | None = None,
     ) -> Rewrite:
-        """The model's rewrite of ``extract``, checked; ``fallback`` says why the extract stands instead."""
+        """The model's rewrite of ``extract``, checked by ``verifier`` and, when given, confirmed by ``second``
+        (another model); ``fallback`` says why the extract stands instead."""
         result = Rewrite()
         given = self.given(extract, language)
         started = time.perf_counter()
@@ -246,9 +293,12 @@ class Rewriter:
         untranslated: list[Dropped] = []
         if self.translates(language):
             written = line_for_line(raw, given) or written
-            written, untranslated = translated(written, given)
+            written, untranslated = translated(written, given, language)
         result.sentences, result.dropped = check(written, given, verifier)
-        result.dropped = untranslated + result.dropped
+        unconfirmed: list[Dropped] = []
+        if second is not None:
+            result.sentences, unconfirmed = confirmed(result.sentences, given, second)
+        result.dropped = untranslated + result.dropped + unconfirmed
         if not result.sentences:
             result.fallback = "no sentence of the rewrite passed verification"
         else:

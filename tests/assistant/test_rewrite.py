@@ -13,10 +13,10 @@ import pytest
 
 from assistant import messages, prompts
 from assistant.answer import AnswerSentence
-from assistant.compose.rewrite import Rewriter, check, line_for_line, missing, translated
+from assistant.compose.rewrite import Rewriter, check, confirmed, line_for_line, missing, translated
 from assistant.errors import ComposerError
 from assistant.service import Assistant, Final, Partial
-from assistant.verify import Cited, numbers_in, render
+from assistant.verify import Cited, CrossLanguageVerifier, numbers_in, render
 from common.settings import Settings
 from vectorstore.embeddings import Embedder
 from vectorstore.store import Store
@@ -76,6 +76,37 @@ def test_a_sentence_without_a_marker_is_credited_to_the_sentence_that_backs_it(
     kept, _ = check([Cited(last.text, ())], extract, corpus_assistant.verifier)
 
     assert len(kept) == 1 and set(kept[0].citations) <= set(last.citations) and kept[0].citations
+
+
+def test_a_sentence_whose_marker_passes_also_cites_the_given_sentence_that_backs_it_best(
+    corpus_assistant: Assistant,
+) -> None:
+    given = [
+        AnswerSentence("Jobseekers from outside the EU can register in the EU Talent Pool to find employers.", (1,)),
+        AnswerSentence("Registering in the EU Talent Pool is free of charge for jobseekers.", (2,)),
+    ]
+    written = Cited("Jobseekers from outside the EU can register in the EU Talent Pool free of charge.", (1,))
+
+    kept, dropped = check([written], given, corpus_assistant.verifier)
+
+    assert not dropped and [s.citations for s in kept] == [(1, 2)]
+
+
+def test_a_kept_sentence_is_confirmed_by_the_multilingual_model(
+    corpus_assistant: Assistant, extract: list[AnswerSentence]
+) -> None:
+    first = extract[0]
+    reworded = AnswerSentence(first.text.replace("will be", "is"), first.citations)
+    unrelated = AnswerSentence(
+        "Visitors must give their fingerprints at a consulate before they travel.", first.citations
+    )
+
+    kept, dropped = confirmed([reworded, unrelated], extract, corpus_assistant.cross_verifier)
+
+    assert kept == [reworded]
+    assert [(d.text, d.reason) for d in dropped] == [
+        (unrelated.text, "rewrite not confirmed by the multilingual model")
+    ]
 
 
 def test_a_repeated_sentence_is_kept_once(corpus_assistant: Assistant, extract: list[AnswerSentence]) -> None:
@@ -202,9 +233,21 @@ def test_a_translated_line_with_an_english_term_is_not_taken_for_a_copy(extract:
 
     line = "Artikal 8 zahteva da se screening završi za 7 dana na granici."  # Croatian, with one English term
     assert detect(line).code == "en"  # too short and mixed for the detector to be sure: it falls back to English
-    kept, dropped = translated([Cited(line, (1,)), Cited(extract[0].text, (1,))], extract)
+    kept, dropped = translated([Cited(line, (1,)), Cited(extract[0].text, (1,))], extract, "hr")
     assert [c.text for c in kept] == [line]
     assert [d.text for d in dropped] == [extract[0].text]
+
+
+def test_a_line_in_a_third_language_is_not_the_translation_asked_for(extract: list[AnswerSentence]) -> None:
+    line = (
+        "Il permesso per i lavoratori trasferiti all'interno della stessa impresa è pensato per incarichi temporanei."
+    )
+
+    kept, dropped = translated([Cited(line, (1,))], extract, "mt")  # Maltese was asked; this is Italian
+    assert not kept and [d.reason for d in dropped] == ["written in Italian, not in Maltese"]
+
+    kept, dropped = translated([Cited(line, (1,))], extract, "it")
+    assert [c.text for c in kept] == [line] and not dropped
 
 
 def _assistant(settings: Settings, bundled: Embedder, model: ScriptedModel, *, timeout: float = 30.0) -> Assistant:
@@ -239,6 +282,19 @@ def test_the_extract_shows_first_then_the_verified_rewrite_replaces_it(
     assert "is EUR 20" in answer.text and answer.text == render(answer.sentences)
     step = next(s for s in answer.trace if s["stage"] == "rewrite")
     assert step["decision"] == "rewrite shown" and step["details"]["kept"] == len(answer.sentences)
+    assistant.store.close()
+
+
+def test_an_english_rewrite_must_pass_the_multilingual_model_too(corpus_settings: Settings, bundled: Embedder) -> None:
+    assistant = _assistant(corpus_settings, bundled, ScriptedModel(_faithful))
+    # A multilingual check no reworded sentence can pass: what the English verifier kept is dropped after it.
+    assistant._cross_verifier = CrossLanguageVerifier(assistant.store.encoder, threshold=float("inf"))
+
+    answer = assistant.ask(FEE_QUESTION)
+
+    step = next(s for s in answer.trace if s["stage"] == "rewrite")
+    assert step["decision"] == "extract shown" and "passed verification" in step["rule"]
+    assert answer.dropped and {d.reason for d in answer.dropped} == {"rewrite not confirmed by the multilingual model"}
     assistant.store.close()
 
 

@@ -12,6 +12,10 @@ also the judge's. A sentence passes when both hold against the passages it cites
     this part is skipped, and the judge says so (``Judge.model_available``).
 
 ``THRESHOLD`` was set with ``python -m bench.judge_threshold`` (docs/evaluation.md has the measurement).
+
+The assistant's cross-language verifier and rewrite mode's second check use the multilingual model too; for the
+sentences they checked, what stays independent here is (a) and the reading of whole passages rather than the
+sentences the model was given.
 """
 
 from __future__ import annotations

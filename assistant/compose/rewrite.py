@@ -11,11 +11,10 @@ it, when one does, and one whose markers pass also cites the given sentence that
 For a question in another language than the sources', the model is asked by default to translate the sentences
 instead, line for line (``prompts/translate_user.txt``), without the question, which a small model would answer in
 its own words instead: each line it writes is then credited to the sentence in the same place, and checked against
-the sentences of that sentence's source; a line left in English, or written in a third language, is dropped, since it
-is not the translation asked for. A small
-model keeps a translation closer to its sentence than a free answer in another language, and the check across
-languages is surer of it (docs/evaluation.md, "Composers on a local model"). The setting ``rewrite_prompt``
-(``rewrite``) asks for the free answer instead.
+the sentences of that sentence's source; a line left in English, or written in a third language, is dropped, since
+it is not the translation asked for. A small model keeps a translation closer to its sentence than a free answer in
+another language, and the check across languages is surer of it (docs/evaluation.md, "Composers on a local model").
+The setting ``rewrite_prompt`` (``rewrite``) asks for the free answer instead.
 
 The rewrite is shown above the extract, which stays below it as the quotes it was written from: a shorter answer
 loses no fact, and what the rewrite left out (figures, sources) is still there and named in the trace. The extract

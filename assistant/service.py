@@ -117,6 +117,7 @@ class Assistant:
         self.names = NameBook(self.store)
         self._verifier: Verifier | None = None
         self._cross_verifier: CrossLanguageVerifier | None = None
+        self._confirming_verifier: CrossLanguageVerifier | None = None
         self._instruction_check: InstructionCheck | None = None
 
     @property
@@ -134,6 +135,16 @@ class Assistant:
                 self.store.encoder, threshold=rules.value("cross-language-support")
             )
         return self._cross_verifier
+
+    @property
+    def confirming_verifier(self) -> CrossLanguageVerifier:
+        """The multilingual model held to the English threshold on its English scale: the second check of a sentence
+        a language model wrote in English (rewrite mode), from the same language as its sources."""
+        if self._confirming_verifier is None:
+            self._confirming_verifier = CrossLanguageVerifier(
+                self.store.encoder, threshold=self.settings.support_threshold
+            )
+        return self._confirming_verifier
 
     @property
     def instruction_check(self) -> InstructionCheck:
@@ -279,7 +290,7 @@ class Assistant:
             yield Partial(render(checker.kept), note=waiting)
             with trace.stage("rewrite") as step:
                 # An English rewrite is checked by the English model and confirmed by the multilingual one.
-                second = self.cross_verifier if verifier is self.verifier else None
+                second = self.confirming_verifier if verifier is self.verifier else None
                 rewrite = self.rewriter.rewrite(
                     question, checker.kept, language=query.language, verifier=verifier, second=second
                 )

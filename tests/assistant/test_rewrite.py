@@ -101,7 +101,7 @@ def test_a_kept_sentence_is_confirmed_by_the_multilingual_model(
         "Visitors must give their fingerprints at a consulate before they travel.", first.citations
     )
 
-    kept, dropped = confirmed([reworded, unrelated], extract, corpus_assistant.cross_verifier)
+    kept, dropped = confirmed([reworded, unrelated], extract, corpus_assistant.confirming_verifier)
 
     assert kept == [reworded]
     assert [(d.text, d.reason) for d in dropped] == [
@@ -288,7 +288,7 @@ def test_the_extract_shows_first_then_the_verified_rewrite_replaces_it(
 def test_an_english_rewrite_must_pass_the_multilingual_model_too(corpus_settings: Settings, bundled: Embedder) -> None:
     assistant = _assistant(corpus_settings, bundled, ScriptedModel(_faithful))
     # A multilingual check no reworded sentence can pass: what the English verifier kept is dropped after it.
-    assistant._cross_verifier = CrossLanguageVerifier(assistant.store.encoder, threshold=float("inf"))
+    assistant._confirming_verifier = CrossLanguageVerifier(assistant.store.encoder, threshold=float("inf"))
 
     answer = assistant.ask(FEE_QUESTION)
 

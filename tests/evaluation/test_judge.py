@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evaluation.judge import (
-    THRESHOLD,
-    THRESHOLD_ACROSS,
-    Fact,
-    Judge,
-    cited_sentences,
-    facts,
-    missing_facts,
-    number,
-    sentences_of,
-)
+from evaluation.judge import Fact, Judge, cited_sentences, facts, missing_facts, number, sentences_of
 from evaluation.metrics import CitedSentence
 from vectorstore import multilingual
 
@@ -158,21 +148,3 @@ def test_the_multilingual_model_tells_a_quoted_sentence_from_one_of_another_page
     )
     assert quoted.similarity is not None and quoted.similarity > 0.99 and quoted.passes
     assert elsewhere.similarity is not None and elsewhere.similarity < judge.threshold and not elsewhere.passes
-
-
-def test_a_translation_is_held_to_the_threshold_measured_for_translations() -> None:
-    judge = Judge()
-    source = {1: "Information is given in writing and, where needed, orally through an interpreter."}
-    german = (
-        "Die Informationen werden schriftlich und erforderlichenfalls mündlich mithilfe eines Dolmetschers erteilt."
-    )
-    other = "Die Richtlinie räumt der freiwilligen Ausreise Vorrang ein."  # a faithful translation of another sentence
-
-    faithful = judge.verdict(CitedSentence(german, (1,)), source)
-    unrelated = judge.verdict(CitedSentence(other, (1,)), source)
-    english = judge.verdict(CitedSentence("Information is given in writing, or orally.", (1,)), source)
-
-    assert faithful.threshold == unrelated.threshold == THRESHOLD_ACROSS and english.threshold == THRESHOLD
-    assert faithful.passes and not unrelated.passes
-    # held to the English threshold, this faithful translation would count as unsupported
-    assert faithful.similarity is not None and THRESHOLD_ACROSS <= faithful.similarity < THRESHOLD

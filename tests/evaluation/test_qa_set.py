@@ -24,6 +24,7 @@ QA_SETS = [
     DATA / "qa_languages_major.jsonl",
     DATA / "qa_languages_other.jsonl",
     DATA / "qa_languages_blind.jsonl",  # written blind in 12 languages; read only as aggregates
+    DATA / "qa_languages_blind2.jsonl",  # a second blind set in 12 other languages; not yet read at all
 ]
 LANGUAGES = {
     "bg", "cs", "da", "de", "el", "en", "es", "et", "fi", "fr", "ga", "hr",

@@ -290,7 +290,7 @@ class Assistant:
             yield Partial(render(checker.kept), note=waiting)
             with trace.stage("rewrite") as step:
                 # An English rewrite is checked by the English model and confirmed by the multilingual one.
-                second = self.confirming_verifier if verifier is self.verifier else None
+                second = None if retrieval.space == "multilingual" else self.confirming_verifier
                 rewrite = self.rewriter.rewrite(
                     question, checker.kept, language=query.language, verifier=verifier, second=second
                 )

@@ -31,10 +31,11 @@ import numpy as np
 
 from assistant import rules
 from assistant.language import ENGLISH_NAMES
+from assistant.sentences import ChunkSentences
+from assistant.verify import CrossLanguageVerifier
 from common.settings import Settings
 from evaluation.judge import THRESHOLD, Judge
 from evaluation.metrics import CitedSentence
-from vectorstore.multilingual import calibrated
 from vectorstore.store import Store
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -86,7 +87,7 @@ def summary(values: Sequence[float], thresholds: Sequence[float]) -> dict[str, A
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m bench.cross_language_threshold", description=__doc__.split("\n")[0]
+        prog="python -m bench.cross_language_threshold", description=(__doc__ or "").split("\n")[0]
     )
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -95,6 +96,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows = load(args.pairs)
     cases = triples(rows)
     encoder = Store(Settings.from_env()).encoder
+    verifier = CrossLanguageVerifier(encoder, threshold=rules.value("cross-language-support"))
     english = sorted({source for *_, source in cases})
     english_vectors = dict(zip(english, encoder.passage(english), strict=True))
     written = sorted({sentence for _, _, sentence, _ in cases})
@@ -104,7 +106,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     scores: dict[str, dict[str, list[float]]] = {kind: defaultdict(list) for kind in KINDS}
     cosines: dict[str, dict[str, list[float]]] = {kind: defaultdict(list) for kind in KINDS}
     for kind, language, sentence, source in cases:
-        score = calibrated(float(written_vectors[sentence] @ english_vectors[source]))
+        given = ChunkSentences([source], english_vectors[source][None, :])
+        score = verifier.support(sentence, [given], vector=written_vectors[sentence]).score
         scores[kind][language].append(score)
         scores[kind]["all"].append(score)
         if judge.model_available:
@@ -124,7 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             kind: {lang: summary(v, JUDGE_THRESHOLDS) for lang, v in cosines[kind].items()} for kind in KINDS
         }
 
-    verifier_at = rules.value("cross-language-support")
+    verifier_at = verifier.threshold
     head = " | ".join(f"faithful >= {t:.2f}" for t in THRESHOLDS)
     print(
         f"| language | faithful min / median | {head} | changed >= {verifier_at:.2f} | unrelated >= "
